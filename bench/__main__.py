@@ -1,0 +1,28 @@
+"""``python -m bench [topic ...]``: run the benchmarks (all ``bench/<topic>.py`` by default).
+
+Each topic module has ``main(argv)``, prints its report and writes
+``bench/results/<topic>.json``. Figures are noisy on a 2-core machine (+-25%):
+compare ratios measured in the same run, not absolute numbers across runs.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+import sys
+import time
+from pathlib import Path
+
+
+def main(argv: list[str]) -> None:
+    here = Path(__file__).parent
+    topics = argv or sorted(m.name for m in pkgutil.iter_modules([str(here)]) if not m.name.startswith("_"))
+    for topic in topics:
+        print(f"\n=== bench/{topic}.py " + "=" * 50, flush=True)
+        start = time.perf_counter()
+        importlib.import_module(f"bench.{topic}").main([])
+        print(f"=== {topic}: {time.perf_counter() - start:.1f} s", flush=True)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
