@@ -1,0 +1,20 @@
+"""Streaming readers for web shards: JSONL, Parquet, WARC (HTML -> main text), WET.
+
+Every reader is ``read(path, *, max_record_bytes=...) -> Iterator[Record | Reject]``
+(see ``base``); ``read_path`` picks one by file name and ``expand_inputs`` turns
+user patterns into files.
+"""
+
+from corpus.readers.base import Record, Reject
+from corpus.readers.inputs import InputError, expand_inputs, input_format, read_path
+from corpus.readers.jsonl import MAX_RECORD_BYTES
+
+__all__ = [
+    "MAX_RECORD_BYTES",
+    "InputError",
+    "Record",
+    "Reject",
+    "expand_inputs",
+    "input_format",
+    "read_path",
+]

@@ -1,0 +1,108 @@
+"""Finding input files and picking the reader for each.
+
+``expand_inputs`` turns what a user typed (paths, globs, directories) into a
+sorted, de-duplicated file list and fails early, with one line, on a pattern
+that matches nothing or a file no reader knows: a typo should stop a run
+before hours of work, not produce an empty corpus.
+"""
+
+from __future__ import annotations
+
+import glob
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+from corpus.extract import DEFAULT_EXTRACTOR
+from corpus.readers import jsonl, parquet, warc, wet
+from corpus.readers.base import Record, Reject
+from corpus.readers.jsonl import MAX_RECORD_BYTES
+
+# Checked in order: WET names also end in .warc.gz-like suffixes, so they come first.
+_FORMATS: tuple[tuple[tuple[str, ...], str], ...] = (
+    ((".warc.wet.gz", ".wet.gz", ".wet"), "wet"),
+    ((".warc.gz", ".warc"), "warc"),
+    (
+        tuple(
+            f"{ext}{comp}" for ext in (".jsonl", ".json", ".ndjson") for comp in ("", ".gz", ".zst")
+        ),
+        "jsonl",
+    ),
+    ((".parquet",), "parquet"),
+)
+SUPPORTED = ", ".join(ext for exts, _ in _FORMATS for ext in exts)
+
+
+class InputError(ValueError):
+    """An input pattern that cannot be read; the message is one line for the user."""
+
+
+def input_format(path: Path | str) -> str | None:
+    """``"wet"``, ``"warc"``, ``"jsonl"``, ``"parquet"`` from the file name, else None."""
+    name = Path(path).name.lower()
+    for extensions, fmt in _FORMATS:
+        if name.endswith(extensions):
+            return fmt
+    return None
+
+
+def _is_glob(pattern: str) -> bool:
+    return any(ch in pattern for ch in "*?[")
+
+
+def _readable(paths: list[Path]) -> list[Path]:
+    # Inside directories and globs, unknown files (_SUCCESS, .crc, README) are
+    # ignored; hidden and underscore files are bookkeeping, not data.
+    return [
+        p
+        for p in paths
+        if p.is_file() and not p.name.startswith((".", "_")) and input_format(p) is not None
+    ]
+
+
+def expand_inputs(patterns: list[str]) -> list[Path]:
+    """Files named by ``patterns`` (paths, globs with ``**``, directories read recursively)."""
+    found: dict[Path, Path] = {}
+    for pattern in patterns:
+        path = Path(pattern).expanduser()
+        if _is_glob(pattern):
+            matches = [Path(m) for m in glob.glob(str(path), recursive=True)]
+            files = _readable([m for m in matches if m.is_file()])
+            for d in (m for m in matches if m.is_dir()):
+                files += _readable(list(d.rglob("*")))
+            if not files:
+                raise InputError(f"{pattern}: matches no readable file (supported: {SUPPORTED})")
+        elif path.is_dir():
+            files = _readable(list(path.rglob("*")))
+            if not files:
+                raise InputError(
+                    f"{pattern}: directory holds no readable file (supported: {SUPPORTED})"
+                )
+        elif path.is_file():
+            if input_format(path) is None:
+                raise InputError(f"{pattern}: unknown file type (supported: {SUPPORTED})")
+            files = [path]
+        else:
+            raise InputError(f"{pattern}: no such file or directory")
+        for f in files:
+            found.setdefault(f.resolve(), f)
+    return sorted(found.values(), key=str)
+
+
+def reader_for(path: Path | str) -> Callable[..., Iterator[Record | Reject]]:
+    fmt = input_format(path)
+    if fmt is None:
+        raise InputError(f"{path}: unknown file type (supported: {SUPPORTED})")
+    return {"wet": wet.read, "warc": warc.read, "jsonl": jsonl.read, "parquet": parquet.read}[fmt]
+
+
+def read_path(
+    path: Path | str,
+    *,
+    max_record_bytes: int = MAX_RECORD_BYTES,
+    extractor: str = DEFAULT_EXTRACTOR,
+) -> Iterator[Record | Reject]:
+    """Records and Rejects of one input file, by its extension."""
+    path = Path(path)
+    if input_format(path) == "warc":
+        return warc.read(path, max_record_bytes=max_record_bytes, extractor=extractor)
+    return reader_for(path)(path, max_record_bytes=max_record_bytes)

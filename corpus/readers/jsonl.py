@@ -1,0 +1,156 @@
+"""JSON Lines reader: ``.jsonl``/``.json``/``.ndjson``, plain, ``.gz`` or ``.zst``.
+
+One JSON object per line (a ``.json`` file is read the same way: a pretty-printed
+single document is a run of ``invalid-json`` rejects, not a silent success).
+
+Choices, and why:
+
+- Lines are read with ``readline(max_record_bytes + 1)``: a line over the limit
+  is rejected and its remainder skipped in 1 MiB pieces, so a 50 MB line costs
+  at most ``max_record_bytes`` of memory once and the lines after it still come.
+- Invalid UTF-8 rejects the line (``invalid-utf8``) instead of decoding with
+  replacement characters: JSON must be UTF-8 (RFC 8259), a line that is not
+  came from a broken producer whose encoding is unknown (often Latin-1 for the
+  whole line, so replacement would garble every accented letter), and a reject
+  is counted in the ledger while U+FFFD noise would slip into training data.
+- A corrupt or truncated gzip/zstd stream cannot be resynchronised: every line
+  before the damage is yielded, then one ``corrupt-gzip``/``corrupt-zstd``
+  reject, then the reader stops.
+- Empty ``text`` is a Record (the pipeline drops it with a reason); a missing or
+  non-string ``text`` is a ``missing-text`` reject.
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import json
+import zlib
+from collections.abc import Iterator
+from pathlib import Path
+from typing import IO, Any
+
+import zstandard
+
+from corpus.readers.base import Record, Reject
+
+MAX_RECORD_BYTES = 10 * 1024 * 1024  # one document larger than this is a reject, not a Record
+_SKIP_CHUNK = 1 << 20
+_DECOMPRESSION_ERRORS = (OSError, EOFError, zlib.error, zstandard.ZstdError)
+
+
+def compression(path: Path) -> str | None:
+    """``"gzip"``, ``"zstd"`` or None, from the file name."""
+    name = path.name.lower()
+    if name.endswith(".gz"):
+        return "gzip"
+    if name.endswith((".zst", ".zstd")):
+        return "zstd"
+    return None
+
+
+def open_binary(path: Path) -> IO[bytes]:
+    """A buffered, decompressing binary stream over ``path``."""
+    kind = compression(path)
+    raw = open(path, "rb")  # noqa: SIM115 - returned to the caller, closed with the wrapper
+    if kind == "gzip":
+        return gzip.GzipFile(fileobj=raw, mode="rb")  # type: ignore[return-value]
+    if kind == "zstd":
+        reader = zstandard.ZstdDecompressor().stream_reader(
+            raw, read_across_frames=True, closefd=True
+        )
+        return io.BufferedReader(reader, buffer_size=1 << 16)  # type: ignore[arg-type]
+    return io.BufferedReader(raw, buffer_size=1 << 16)
+
+
+def iter_lines(stream: IO[bytes], max_bytes: int) -> Iterator[tuple[int, bytes | None, int]]:
+    """``(position, line or None when over max_bytes, size in bytes)`` per line.
+
+    Positions count every line, blank ones included, so they point at the file.
+    Decompression errors propagate to the caller.
+    """
+    position = 0
+    while True:
+        line = stream.readline(max_bytes + 1)
+        if not line:
+            return
+        body = line.rstrip(b"\r\n")
+        if len(body) > max_bytes:
+            size = len(body)
+            while not line.endswith(b"\n"):
+                line = stream.readline(_SKIP_CHUNK)
+                if not line:
+                    break
+                size += len(line.rstrip(b"\r\n"))
+            yield position, None, size
+        else:
+            yield position, body, len(body)
+        position += 1
+
+
+def parse_line(line: bytes, position: int, file_name: str) -> Record | Reject | None:
+    """One JSON line -> Record or Reject; None for a blank line."""
+    try:
+        decoded = line.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return Reject(position, f"invalid-utf8: byte {line[exc.start]:#04x} at offset {exc.start}")
+    if not decoded.strip():
+        return None
+    try:
+        obj = json.loads(decoded)
+    except json.JSONDecodeError as exc:
+        return Reject(position, f"invalid-json: {exc.msg} (column {exc.colno})")
+    if not isinstance(obj, dict):
+        return Reject(position, f"not-an-object: {type(obj).__name__}")
+    return record_from_mapping(obj, position, file_name)
+
+
+def record_from_mapping(obj: dict[str, Any], position: int, file_name: str) -> Record | Reject:
+    """A Record from one source row (JSONL object or Parquet row) with the shared id/url rules."""
+    text = obj.get("text")
+    if not isinstance(text, str):
+        kind = "absent" if text is None else type(text).__name__
+        return Reject(position, f"missing-text: text is {kind}")
+    raw_id = obj.get("id")
+    if isinstance(raw_id, str) and raw_id:
+        doc_id = raw_id
+    elif isinstance(raw_id, int) and not isinstance(raw_id, bool):
+        doc_id = str(raw_id)
+    else:
+        doc_id = f"{file_name}:{position}"
+    metadata: dict[str, Any] = {k: v for k, v in obj.items() if k not in ("id", "text", "url")}
+    nested = metadata.get("metadata")
+    if isinstance(nested, dict):
+        # Dolma keeps url, warc fields, content type here: flatten one level so
+        # every source's metadata looks alike; top-level keys win on a clash.
+        del metadata["metadata"]
+        for key, value in nested.items():
+            metadata.setdefault(key, value)
+    url = obj.get("url")
+    if not isinstance(url, str):
+        url = metadata.pop("url", None) if isinstance(metadata.get("url"), str) else None
+    return Record(id=doc_id, text=text, position=position, url=url or None, metadata=metadata)
+
+
+def read(path: Path, *, max_record_bytes: int = MAX_RECORD_BYTES) -> Iterator[Record | Reject]:
+    """Stream the documents of one JSONL file (see the module docstring for bad input)."""
+    path = Path(path)
+    position = 0
+    with open_binary(path) as stream:
+        lines = iter_lines(stream, max_record_bytes)
+        while True:
+            try:
+                position, line, size = next(lines)
+            except StopIteration:
+                return
+            except _DECOMPRESSION_ERRORS as exc:
+                kind = compression(path) or "file"
+                yield Reject(position, f"corrupt-{kind}: {type(exc).__name__}: {exc}")
+                return
+            if line is None:
+                yield Reject(position, f"record-too-large: {size} bytes")
+            else:
+                item = parse_line(line, position, path.name)
+                if item is not None:
+                    yield item
+            position += 1  # where a decompression error would be reported

@@ -1,0 +1,93 @@
+"""Parquet reader: streams record batches with pyarrow, one row group at a time.
+
+A ``text`` column is required (its absence is one ``missing-text`` reject for
+the file). ``id`` and ``url`` (or a ``metadata`` struct with ``url``, as Dolma
+writes it) follow the same rules as JSONL; every other column goes to
+``metadata``, converted to JSON-serialisable values (timestamps as ISO strings,
+binary as base64). A file pyarrow cannot open, or a row group it cannot decode,
+is a ``corrupt-parquet`` reject; rows before it are kept.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import decimal
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from corpus.readers.base import Record, Reject
+from corpus.readers.jsonl import MAX_RECORD_BYTES, record_from_mapping
+
+BATCH_ROWS = 1024  # rows per decoded batch: bounds memory for huge row groups
+
+
+def jsonable(value: Any) -> Any:
+    """Arrow's Python values -> what ``json.dumps`` accepts."""
+    if value is None or isinstance(value, str | bool | int | float):
+        return value
+    if isinstance(value, dict):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        # map columns arrive as lists of (key, value) tuples
+        if value and all(isinstance(v, tuple) and len(v) == 2 for v in value):
+            return {str(k): jsonable(v) for k, v in value}
+        return [jsonable(v) for v in value]
+    if isinstance(value, dt.datetime | dt.date | dt.time):
+        return value.isoformat()
+    if isinstance(value, dt.timedelta):
+        return value.total_seconds()
+    if isinstance(value, decimal.Decimal):
+        return float(value)
+    if isinstance(value, bytes):
+        return base64.b64encode(value).decode("ascii")
+    return str(value)
+
+
+def _row_record(
+    row: dict[str, Any], position: int, file_name: str, max_bytes: int
+) -> Record | Reject:
+    text = row.get("text")
+    if isinstance(text, bytes):  # a binary text column: decode strictly, like JSONL
+        try:
+            row["text"] = text = text.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            return Reject(
+                position, f"invalid-utf8: byte {text[exc.start]:#04x} at offset {exc.start}"
+            )
+    if isinstance(text, str) and len(text) > max_bytes // 4 and len(text.encode()) > max_bytes:
+        return Reject(position, f"record-too-large: {len(text.encode())} bytes")
+    return record_from_mapping(
+        {k: (v if k == "text" else jsonable(v)) for k, v in row.items()}, position, file_name
+    )
+
+
+def read(path: Path, *, max_record_bytes: int = MAX_RECORD_BYTES) -> Iterator[Record | Reject]:
+    """Stream the rows of one Parquet file as Records/Rejects."""
+    path = Path(path)
+    try:
+        parquet = pq.ParquetFile(path)
+    except (pa.ArrowException, OSError) as exc:
+        yield Reject(0, f"corrupt-parquet: {exc}")
+        return
+    with parquet:
+        if "text" not in parquet.schema_arrow.names:
+            yield Reject(0, "missing-text: no 'text' column")
+            return
+        position = 0
+        batches = parquet.iter_batches(batch_size=BATCH_ROWS)
+        while True:
+            try:
+                batch = next(batches)
+            except StopIteration:
+                return
+            except (pa.ArrowException, OSError) as exc:
+                yield Reject(position, f"corrupt-parquet: {exc}")
+                return
+            for row in batch.to_pylist():
+                yield _row_record(row, position, path.name, max_record_bytes)
+                position += 1
