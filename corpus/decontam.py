@@ -5,9 +5,9 @@ punctuation, whitespace and code formatting do not hide a copy):
 
 - exact: any ``ngram``-word window (13, as in GPT-3's decontamination) shared with a
   benchmark text. Catches verbatim copies and any long copied stretch.
-- fuzzy: the share of a benchmark text's ``fuzzy_ngram``-grams (8) that the document
-  contains. Light edits (changed numbers or names, reworded clauses) break most
-  13-grams but leave many 8-grams intact.
+- fuzzy: the share of a benchmark text's ``fuzzy_ngram``-grams (8), with numbers
+  masked, that the document contains. Light edits (changed numbers, a reworded
+  clause) break the 13-grams but leave most number-masked 8-grams intact.
 
 The benchmark n-grams are hashed once into sorted ``uint64`` arrays, so checking a
 document is a vectorised hash of its n-grams plus a ``searchsorted``; per-item
@@ -45,6 +45,16 @@ def word_hashes(words: list[str]) -> np.ndarray:
     return np.fromiter(
         (xxhash.xxh64_intdigest(w.encode()) for w in words), dtype=np.uint64, count=len(words)
     )
+
+
+_NUM_HASH = np.uint64(xxhash.xxh64_intdigest(b"0"))
+
+
+def masked_hashes(words: list[str], wh: np.ndarray) -> np.ndarray:
+    """Word hashes ``wh`` of ``words`` with every number replaced by one token: changed
+    numbers are the commonest light edit of a benchmark item (GSM8K-style perturbations)."""
+    digits = np.fromiter((w.isdigit() for w in words), dtype=bool, count=len(words))
+    return np.where(digits, _NUM_HASH, wh)
 
 
 def ngram_hashes(wh: np.ndarray, n: int) -> np.ndarray:
@@ -193,7 +203,9 @@ class BenchmarkIndex:
         alpha = np.array([len(w) > 1 and not w.isdigit() for w in words], dtype=np.int64)
         exact = np.unique(self._informative(ngram_hashes(wh, self.ngram), alpha, self.ngram))
         fuzzy = np.unique(
-            self._informative(ngram_hashes(wh, self.fuzzy_ngram), alpha, self.fuzzy_ngram)
+            self._informative(
+                ngram_hashes(masked_hashes(words, wh), self.fuzzy_ngram), alpha, self.fuzzy_ngram
+            )
         )
         if len(exact) == 0 and len(fuzzy) == 0:
             return 0
@@ -248,9 +260,10 @@ class BenchmarkIndex:
         """Every benchmark text this document contains, exact hits first."""
         if not self._built:
             self.build()
-        wh = word_hashes(normalize_words(text))
-        if len(wh) == 0:
+        words = normalize_words(text)
+        if not words:
             return []
+        wh = word_hashes(words)
         hits: list[Hit] = []
         seen: set[int] = set()
         if len(wh) >= min(self.ngram, self.min_item_words):
@@ -259,7 +272,8 @@ class BenchmarkIndex:
                 it = self.items[idx]
                 hits.append(Hit(it.benchmark, it.item, "exact", float(count)))
                 seen.add(int(idx))
-        items = self._matched_items(self.fuzzy_h, self.fuzzy_i, ngram_hashes(wh, self.fuzzy_ngram))
+        fuzzy = ngram_hashes(masked_hashes(words, wh), self.fuzzy_ngram)
+        items = self._matched_items(self.fuzzy_h, self.fuzzy_i, fuzzy)
         if len(items):
             idxs, counts = np.unique(items, return_counts=True)
             share = counts / self.fuzzy_size[idxs]

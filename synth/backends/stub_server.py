@@ -64,6 +64,7 @@ class StubChatServer:
         self._server: asyncio.AbstractServer | None = None
         self._thread: threading.Thread | None = None
         self.port = 0
+        self._writers: set[asyncio.StreamWriter] = set()
 
     @property
     def url(self) -> str:
@@ -82,6 +83,11 @@ class StubChatServer:
             self.port = self._server.sockets[0].getsockname()[1]
             ready.set()
             loop.run_forever()
+            # Close open keep-alive connections before the loop goes away.
+            pending = [t for t in asyncio.all_tasks(loop) if not t.done()]
+            for task in pending:
+                task.cancel()
+            loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
             loop.close()
 
         self._thread = threading.Thread(target=run, daemon=True)
@@ -95,6 +101,8 @@ class StubChatServer:
 
             async def stop() -> None:
                 server.close()
+                for writer in list(self._writers):
+                    writer.close()
                 loop.stop()
 
             asyncio.run_coroutine_threadsafe(stop(), loop)
@@ -102,6 +110,7 @@ class StubChatServer:
             self._thread.join(5)
 
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self._writers.add(writer)
         try:
             while True:
                 head = await reader.readuntil(b"\r\n\r\n")
@@ -143,4 +152,5 @@ class StubChatServer:
         except (asyncio.IncompleteReadError, ConnectionError, asyncio.LimitOverrunError):
             pass
         finally:
+            self._writers.discard(writer)
             writer.close()
