@@ -84,6 +84,10 @@ def read_parquet(paths: list[str], columns: list[str] | None = None):
     return ray.data.read_parquet(paths, columns=columns)
 
 
+def select_columns(ds, columns: list[str]):
+    return ds.select_columns(columns)
+
+
 def write_parquet(ds, path: str) -> None:
     ds.write_parquet(path)
 

@@ -1,0 +1,118 @@
+"""``primer sql``, ``primer stats``, ``primer select``: everything is SQL over the ledger."""
+
+from __future__ import annotations
+
+import csv
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from pipelines.commands._common import user_errors
+
+
+def _ledger_path(out: str) -> Path:
+    p = Path(out)
+    return p if p.suffix == ".duckdb" else p / "corpus.duckdb"
+
+
+def format_rows(columns: list[str], rows: list[tuple], fmt: str) -> str:
+    if fmt == "json":
+        return "\n".join(json.dumps(dict(zip(columns, r, strict=True)), default=str) for r in rows)
+    if fmt == "csv":
+        import io
+
+        buf = io.StringIO()
+        w = csv.writer(buf)
+        w.writerow(columns)
+        w.writerows(rows)
+        return buf.getvalue().rstrip("\n")
+    cells = [[("" if v is None else str(v)).replace("\n", "\\n") for v in r] for r in rows]
+    cells = [[c if len(c) <= 80 else c[:77] + "..." for c in r] for r in cells]
+    widths = [max([len(c)] + [len(r[i]) for r in cells]) for i, c in enumerate(columns)]
+    line = lambda vals: "  ".join(v.ljust(w) for v, w in zip(vals, widths, strict=True)).rstrip()  # noqa: E731
+    return "\n".join([line(columns), line(["-" * w for w in widths])] + [line(r) for r in cells])
+
+
+@click.command("sql")
+@click.argument("out")
+@click.argument("query")
+@click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table", show_default=True)
+@user_errors
+def sql_command(out, query, fmt):
+    """Run a SQL query on OUT's ledger (tables: documents, runs, rejects; views: funnel, token_yield, clusters).
+
+    \b
+    Example:
+        primer sql out/ "SELECT lang, count(*), sum(n_tokens) FROM documents WHERE kept GROUP BY lang"
+        primer sql out/ "SELECT drop_reason, count(*) FROM documents GROUP BY 1 ORDER BY 2 DESC" --format csv
+    """
+    import duckdb
+
+    from corpus import ledger
+
+    con = ledger.connect(_ledger_path(out), read_only=True)
+    try:
+        rel = con.execute(query)
+    except duckdb.Error as e:
+        raise click.ClickException(str(e).splitlines()[0]) from e
+    columns = [d[0] for d in rel.description] if rel.description else []
+    click.echo(format_rows(columns, rel.fetchall(), fmt))
+
+
+@click.command("stats")
+@click.argument("out")
+@user_errors
+def stats_command(out):
+    """Print the funnel (documents read, dropped and remaining per stage) and token totals.
+
+    \b
+    Example:
+        primer stats out/
+    """
+    from corpus import ledger
+
+    con = ledger.connect(_ledger_path(out), read_only=True)
+    funnel = con.execute("SELECT stage, dropped, remaining FROM funnel ORDER BY ord").fetchall()
+    total, kept, tokens, chars = con.execute(
+        "SELECT count(*), count(*) FILTER (kept), coalesce(sum(n_tokens) FILTER (kept), 0),"
+        " coalesce(sum(n_chars) FILTER (kept), 0) FROM documents"
+    ).fetchone()
+    n_rejects = con.execute("SELECT count(*) FROM rejects").fetchone()[0]
+    reasons = con.execute(
+        "SELECT drop_stage, drop_reason, count(*) FROM documents WHERE NOT kept GROUP BY ALL ORDER BY 3 DESC LIMIT 15"
+    ).fetchall()
+    click.echo(f"read {total} documents ({n_rejects} unparseable input records in `rejects`)")
+    click.echo(format_rows(["stage", "dropped", "remaining"], funnel, "table"))
+    click.echo(f"\nkept {kept} documents, {tokens:,} tokens, {chars:,} characters")
+    if reasons:
+        click.echo("\ntop drop reasons:")
+        click.echo(format_rows(["stage", "reason", "documents"], reasons, "table"))
+
+
+@click.command("select")
+@click.argument("out")
+@click.option("--min-edu", type=float, required=True, help="Keep documents whose stored edu_score is at least this.")
+@click.option("--output", "-o", required=True, help="New output directory for the selected corpus.")
+@click.option("--max-docs", type=int, default=100_000, show_default=True, help="Documents per output part.")
+@user_errors
+def select_command(out, min_edu, output, max_docs):
+    """Write a new corpus from OUT's stored scores at another edu threshold; no model runs.
+
+    Documents dropped by any other stage stay dropped; only the edu threshold changes.
+    See the `token_yield` view to pick a threshold first.
+
+    \b
+    Example:
+        primer sql out/ "SELECT * FROM token_yield"
+        primer select out/ --min-edu 2.5 --output out-edu25/
+    """
+    from pipelines.select import select_corpus
+
+    n, tokens = select_corpus(Path(out), Path(output), min_edu, max_docs)
+    click.echo(f"selected {n} documents ({tokens:,} tokens) into {Path(output) / 'corpus'}", err=False)
+    sys.stdout.flush()
+
+
+commands = [sql_command, stats_command, select_command]

@@ -1,0 +1,82 @@
+"""``primer run`` and ``primer index``."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from pipelines.commands._common import config_option, set_option, user_errors
+
+
+@click.command("run")
+@config_option
+@click.option("--input", "-i", "inputs", multiple=True, help="Path, glob or directory (repeatable).")
+@click.option("--output", "-o", help="Output directory: corpus/, corpus.duckdb, work/.")
+@click.option("--tokenizer", help="cl100k_base (default) or a Hugging Face tokenizer.json path.")
+@click.option(
+    "--until",
+    type=click.Choice(["ingest", "dedup", "classify", "all"]),
+    default="all",
+    show_default=True,
+    help="Stop after this step (the corpus and ledger are still written).",
+)
+@click.option("--against", multiple=True, help="Earlier output dir to near-dedup against (repeatable).")
+@click.option("--force", is_flag=True, help="Redo every shard and step instead of resuming.")
+@set_option
+@user_errors
+def run_command(config_path, inputs, output, tokenizer, until, against, force, overrides):
+    """Run the pipeline: ingest, filter, dedup, classify, write, index.
+
+    Finished input shards are skipped on a rerun; an interrupted run resumes.
+    RAY_ADDRESS (or `ray job submit`) sends the same job to a cluster.
+
+    \b
+    Example:
+        primer run --input 'shards/*.warc.gz' --input more.jsonl.zst --output out/
+        primer run --config configs/web.yaml --set classify.min_edu_score=2.5
+        RAY_ADDRESS=ray://head:10001 primer run --config configs/web.yaml
+    """
+    from pipelines.config import load_config
+    from pipelines.run import run_pipeline
+
+    config = load_config(config_path, overrides, inputs=inputs, output=output, tokenizer=tokenizer)
+    result = run_pipeline(config, until=until, force=force, against=list(against), command=" ".join(sys.argv))
+    c = result.counts
+    click.echo(
+        f"[primer] done: {c.get('documents', 0)} documents read, {c.get('kept', 0)} kept "
+        f"({c.get('kept_tokens', 0)} tokens), {c.get('rejects', 0)} rejects\n"
+        f"[primer] corpus: {result.out / 'corpus'}\n[primer] ledger: {result.out / 'corpus.duckdb'}"
+    )
+
+
+@click.command("index")
+@click.argument("out", type=click.Path(exists=True, file_okay=False))
+@click.option("--min-edu", type=float, help="Edu threshold for low-edu drops (default: from the last run).")
+@user_errors
+def index_command(out, min_edu):
+    """Rebuild the DuckDB ledger of OUT from its work files (no model runs).
+
+    \b
+    Example:
+        primer index out/
+    """
+    from pathlib import Path
+
+    from corpus import ledger
+    from pipelines.layout import Layout
+
+    layout = Layout(Path(out))
+    con = ledger.connect(layout.ledger)
+    if min_edu is None and any((layout.work / "edu").glob("*/*.parquet")):
+        row = con.execute(
+            "SELECT config->>'$.classify.min_edu_score' FROM runs WHERE status = 'ok' ORDER BY started DESC LIMIT 1"
+        ).fetchone()
+        min_edu = float(row[0]) if row and row[0] is not None else None
+    ledger.build_index(con, layout, min_edu, layout.work / "shards.parquet")
+    n = con.execute("SELECT count(*), count(*) FILTER (kept) FROM documents").fetchone()
+    con.close()
+    click.echo(f"indexed {n[0]} documents ({n[1]} kept) into {layout.ledger}")
+
+
+commands = [run_command, index_command]

@@ -1,0 +1,170 @@
+"""Ingest one input shard: read it, run the per-document stages, write its decisions.
+
+This is the unit of work and of resume. A shard's outputs appear under
+``work/docs/<key>/`` only once all of it went through (temp dir, then rename),
+and its completion marker is written last; a killed shard leaves only a temp
+dir that the next attempt removes. No Ray here: ``pipelines.run`` hands this
+function to the Ray backend, and tests call it directly.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+from collections.abc import Callable, Iterable, Iterator
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from corpus.readers.base import Record, Reject
+from corpus.stage import Batch, Stage
+from corpus.tokens import TokenStage
+from pipelines.config import PipelineConfig
+from pipelines.layout import Layout, file_fingerprint, shard_key, write_json_atomic
+
+# Arrow types of the columns every shard has; stage-specific columns are inferred.
+COLUMN_TYPES: dict[str, pa.DataType] = {
+    "uid": pa.string(),
+    "id": pa.string(),
+    "source": pa.string(),
+    "source_file": pa.string(),
+    "position": pa.int64(),
+    "url": pa.string(),
+    "domain": pa.string(),
+    "metadata": pa.string(),
+    "text": pa.string(),
+    "drop_stage": pa.string(),
+    "drop_reason": pa.string(),
+    "n_chars": pa.int64(),
+    "n_tokens": pa.int64(),
+    "lang": pa.string(),
+    "lang_score": pa.float64(),
+    "text_hash": pa.int64(),
+}
+
+
+def build_stages(config: PipelineConfig) -> list[Stage]:
+    """The per-document stages, in order. Global stages (dedup, classify) run later."""
+    stages: list[Stage] = []
+    if config.filters.enabled:
+        from corpus.filters.stage import FilterStage
+
+        stages.append(FilterStage(config.filters))
+    decontam = getattr(config.synth, "decontam", None)
+    if decontam is not None and getattr(decontam, "enabled", False) and decontam.benchmarks:
+        from corpus.decontam import DecontamStage
+
+        stages.append(DecontamStage(decontam))
+    stages.append(TokenStage(config.tokenizer))
+    for stage in stages:
+        stage.setup()
+    return stages
+
+
+@lru_cache(maxsize=4)
+def _cached_stages(config_json: str) -> list[Stage]:
+    # Ray reuses worker processes: load fastText & co once per process, not per shard.
+    return build_stages(PipelineConfig.model_validate_json(config_json))
+
+
+def to_table(batch: Batch) -> pa.Table:
+    arrays, names = [], []
+    for name, values in batch.items():
+        typ = COLUMN_TYPES.get(name)
+        arrays.append(pa.array(values, type=typ) if typ is not None else pa.array(values))
+        names.append(name)
+    return pa.Table.from_arrays(arrays, names=names)
+
+
+def _rows(path: Path, key: str, records: Iterable[Record | Reject], rejects: list[dict]) -> Iterator[dict]:
+    from corpus.urls import domain
+
+    source_file = str(path)
+    for item in records:
+        if isinstance(item, Reject):
+            rejects.append({"source_file": source_file, "position": item.position, "error": item.error})
+            continue
+        meta = item.metadata or {}
+        yield {
+            "uid": f"{key}/{item.position}",
+            "id": item.id,
+            "source": str(meta.get("source") or path.name),
+            "source_file": source_file,
+            "position": item.position,
+            "url": item.url,
+            "domain": domain(item.url) if item.url else None,
+            "metadata": json.dumps(meta, ensure_ascii=False, default=str),
+            "text": item.text,
+            "drop_stage": None,
+            "drop_reason": None,
+        }
+
+
+def _batches(rows: Iterator[dict], size: int) -> Iterator[Batch]:
+    chunk: list[dict] = []
+    for row in rows:
+        chunk.append(row)
+        if len(chunk) >= size:
+            yield {k: [r[k] for r in chunk] for k in chunk[0]}
+            chunk = []
+    if chunk:
+        yield {k: [r[k] for r in chunk] for k in chunk[0]}
+
+
+def ingest_shard(
+    path: Path,
+    layout: Layout,
+    config: PipelineConfig,
+    read: Callable[[Path], Iterable[Record | Reject]] | None = None,
+) -> dict[str, Any]:
+    """Process one input file completely; return its summary (also the marker's content)."""
+    if read is None:
+        from corpus.readers.inputs import read_path
+
+        def read(p: Path) -> Iterable[Record | Reject]:
+            return read_path(p, max_record_bytes=config.reader.max_record_bytes)
+
+    start = time.perf_counter()
+    key = shard_key(path)
+    stages = _cached_stages(config.model_dump_json())
+    final = layout.docs_dir(key)
+    tmp = final.with_name(final.name + ".tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+
+    rejects: list[dict] = []
+    n_docs = n_dropped = 0
+    for i, batch in enumerate(_batches(_rows(path, key, read(path), rejects), config.reader.batch_size)):
+        for stage in stages:
+            batch = stage.process(batch)
+        n_docs += len(batch["uid"])
+        n_dropped += sum(r is not None for r in batch["drop_reason"])
+        pq.write_table(to_table(batch), tmp / f"batch-{i:05d}.parquet", compression="zstd")
+
+    rej_table = pa.Table.from_pylist(
+        rejects,
+        schema=pa.schema([("source_file", pa.string()), ("position", pa.int64()), ("error", pa.string())]),
+    )
+    rej_path = layout.rejects_file(key)
+    rej_path.parent.mkdir(parents=True, exist_ok=True)
+    pq.write_table(rej_table, rej_path.with_name(rej_path.name + ".tmp"))
+    os.replace(rej_path.with_name(rej_path.name + ".tmp"), rej_path)
+
+    shutil.rmtree(final, ignore_errors=True)  # a finished-but-unmarked earlier attempt
+    os.replace(tmp, final)
+    summary = {
+        "key": key,
+        "path": str(path),
+        "fingerprint": file_fingerprint(path),
+        "n_docs": n_docs,
+        "n_dropped": n_dropped,
+        "n_rejects": len(rejects),
+        "seconds": round(time.perf_counter() - start, 3),
+    }
+    write_json_atomic(layout.marker(key), summary)
+    return summary

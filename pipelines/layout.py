@@ -1,0 +1,84 @@
+"""Where a run keeps its files under ``OUT/``, and the per-shard completion markers.
+
+    OUT/corpus/part-NNNNN.jsonl.zst      kept documents (text, id, metadata)
+    OUT/corpus.duckdb                    the ledger: documents, runs, rejects
+    OUT/work/docs/<key>/*.parquet        every input document with its ingest decisions
+    OUT/work/rejects/<key>.parquet       input that could not be parsed
+    OUT/work/done/<key>.json             written last: the shard is finished
+    OUT/work/exact.parquet, near/, edu/  global decisions (exact, near-dup, edu scores)
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+
+def shard_key(path: Path) -> str:
+    """Stable name for an input file's outputs: readable stem + hash of its absolute path."""
+    digest = hashlib.sha1(str(path.resolve()).encode()).hexdigest()[:12]
+    stem = path.name.split(".")[0][:40] or "input"
+    return f"{stem}-{digest}"
+
+
+def file_fingerprint(path: Path) -> dict[str, Any]:
+    st = path.stat()
+    return {"size": st.st_size, "mtime_ns": st.st_mtime_ns}
+
+
+def write_json_atomic(path: Path, data: Any) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(data, indent=1, sort_keys=True, default=str))
+    os.replace(tmp, path)
+
+
+@dataclass(frozen=True)
+class Layout:
+    out: Path
+
+    @property
+    def work(self) -> Path:
+        return self.out / "work"
+
+    @property
+    def corpus(self) -> Path:
+        return self.out / "corpus"
+
+    @property
+    def ledger(self) -> Path:
+        return self.out / "corpus.duckdb"
+
+    def docs_dir(self, key: str) -> Path:
+        return self.work / "docs" / key
+
+    def rejects_file(self, key: str) -> Path:
+        return self.work / "rejects" / f"{key}.parquet"
+
+    def marker(self, key: str) -> Path:
+        return self.work / "done" / f"{key}.json"
+
+    def is_done(self, path: Path) -> bool:
+        """Finished before, and the input file has not changed since."""
+        marker = self.marker(shard_key(path))
+        if not marker.is_file():
+            return False
+        try:
+            done = json.loads(marker.read_text())
+        except ValueError:
+            return False
+        return done.get("fingerprint") == file_fingerprint(path)
+
+    def done_markers(self) -> list[dict[str, Any]]:
+        root = self.work / "done"
+        return [json.loads(p.read_text()) for p in sorted(root.glob("*.json"))] if root.is_dir() else []
+
+    def docs_glob(self) -> str:
+        return str(self.work / "docs" / "*" / "*.parquet")
+
+    def rejects_glob(self) -> str:
+        return str(self.work / "rejects" / "*.parquet")
