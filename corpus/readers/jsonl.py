@@ -15,7 +15,9 @@ Choices, and why:
   is counted in the ledger while U+FFFD noise would slip into training data.
 - A corrupt or truncated gzip/zstd stream cannot be resynchronised: every line
   before the damage is yielded, then one ``corrupt-gzip``/``corrupt-zstd``
-  reject, then the reader stops.
+  reject, then the reader stops. gzip checks integrity only at the end of a
+  member (CRC), so bytes garbled in the middle can first come out as a few
+  garbage lines (usually rejects such as ``invalid-json``) before the reject.
 - Empty ``text`` is a Record (the pipeline drops it with a reason); a missing or
   non-string ``text`` is a ``missing-text`` reject.
 """
@@ -52,15 +54,66 @@ def compression(path: Path) -> str | None:
 def open_binary(path: Path) -> IO[bytes]:
     """A buffered, decompressing binary stream over ``path``."""
     kind = compression(path)
-    raw = open(path, "rb")  # noqa: SIM115 - returned to the caller, closed with the wrapper
     if kind == "gzip":
-        return gzip.GzipFile(fileobj=raw, mode="rb")  # type: ignore[return-value]
+        return gzip.open(path, "rb")  # type: ignore[return-value]
+    raw = open(path, "rb")  # noqa: SIM115 - returned to the caller, closed with the wrapper
     if kind == "zstd":
-        reader = zstandard.ZstdDecompressor().stream_reader(
-            raw, read_across_frames=True, closefd=True
-        )
-        return io.BufferedReader(reader, buffer_size=1 << 16)  # type: ignore[arg-type]
+        return io.BufferedReader(ZstdReader(raw), buffer_size=1 << 16)
     return io.BufferedReader(raw, buffer_size=1 << 16)
+
+
+class ZstdReader(io.RawIOBase):
+    """Decompresses concatenated zstd frames and raises on a truncated one.
+
+    zstandard's ``stream_reader`` reports a file cut inside a frame as a clean
+    end of stream, which would silently lose the rest of the shard. A
+    ``decompressobj`` fed 16 KiB at a time knows whether its frame ended; the
+    small input steps keep each step's output to a few hundred KiB for text
+    (a pathological ratio, like 50 MB of one repeated byte, still decompresses
+    in one step).
+    """
+
+    def __init__(self, raw: IO[bytes], chunk: int = 1 << 14):
+        self._raw, self._chunk = raw, chunk
+        self._dctx = zstandard.ZstdDecompressor()
+        self._obj = self._dctx.decompressobj()
+        self._in_frame = False  # bytes of the current frame were fed, its end not seen yet
+        self._pending = memoryview(b"")
+
+    def readable(self) -> bool:
+        return True
+
+    def _fill(self) -> bool:
+        out = []
+        while not out:
+            data = self._raw.read(self._chunk)
+            if not data:
+                if self._in_frame:
+                    raise zstandard.ZstdError("truncated zstd frame: input ended inside a frame")
+                return False
+            while data:
+                self._in_frame = True
+                out.append(self._obj.decompress(data))
+                if not self._obj.eof:
+                    break
+                data = self._obj.unused_data  # the next frame starts here
+                self._obj = self._dctx.decompressobj()
+                self._in_frame = False
+            out = [o for o in out if o]
+        self._pending = memoryview(b"".join(out))
+        return True
+
+    def readinto(self, buffer) -> int:  # type: ignore[override]
+        if not self._pending and not self._fill():
+            return 0
+        n = min(len(buffer), len(self._pending))
+        buffer[:n] = self._pending[:n]
+        self._pending = self._pending[n:]
+        return n
+
+    def close(self) -> None:
+        self._raw.close()
+        super().close()
 
 
 def iter_lines(stream: IO[bytes], max_bytes: int) -> Iterator[tuple[int, bytes | None, int]]:

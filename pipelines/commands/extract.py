@@ -1,0 +1,86 @@
+"""``primer extract``: run only the readers (and HTML extraction), no filtering."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from pipelines.commands._common import user_errors
+
+
+@click.command("extract")
+@click.argument("inputs", nargs=-1, required=True, metavar="INPUT...")
+@click.option(
+    "--output",
+    "-o",
+    required=True,
+    type=click.Path(dir_okay=False, writable=True),
+    help="JSON Lines file to write: .jsonl, .jsonl.gz or .jsonl.zst (zstd, streamed).",
+)
+@click.option(
+    "--max-record-bytes",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Reject documents larger than this (default 10 MiB).",
+)
+@click.option(
+    "--extractor",
+    type=click.Choice(["resiliparse", "trafilatura"]),
+    default="resiliparse",
+    show_default=True,
+    help="HTML main-text extractor for WARC inputs (see corpus/extract.py for the measurement).",
+)
+@click.option("--quiet", "-q", is_flag=True, help="Do not list each reject on stderr.")
+@user_errors
+def extract(
+    inputs: tuple[str, ...],
+    output: str,
+    max_record_bytes: int | None,
+    extractor: str,
+    quiet: bool,
+) -> None:
+    """Read INPUT files (WARC, WET, JSONL, Parquet; paths, globs, folders) and
+    write every document they hold, as read, to one JSON Lines file.
+
+    Each line is {"id", "url", "text", "metadata"}. HTML in WARC responses
+    becomes its main text. Nothing is filtered or deduplicated; input that
+    cannot be read is reported on stderr as FILE:POSITION: REASON. The
+    output appears only when the command succeeds (written to a temporary
+    file, then renamed).
+
+    \b
+    Example:
+        primer extract ../shared/data/warc/whirlwind.warc.gz --output pages.jsonl
+        primer extract '../shared/data/web/*.jsonl.gz' ../shared/data/warc -o all.jsonl.zst
+    """
+    from corpus.readers import MAX_RECORD_BYTES, Reject, expand_inputs, read_path
+    from corpus.writer import JsonlWriter
+
+    output_name = output.lower()
+    if not output_name.endswith((".jsonl", ".jsonl.gz", ".jsonl.zst")):
+        raise click.BadParameter(
+            "must end in .jsonl, .jsonl.gz or .jsonl.zst", param_hint="--output"
+        )
+    paths = expand_inputs(list(inputs))
+    limit = max_record_bytes or MAX_RECORD_BYTES
+    n_records = n_rejects = 0
+    with JsonlWriter(output) as writer:
+        for path in paths:
+            for item in read_path(path, max_record_bytes=limit, extractor=extractor):
+                if isinstance(item, Reject):
+                    n_rejects += 1
+                    if not quiet:
+                        click.echo(f"{path}:{item.position}: {item.error}", err=True)
+                    continue
+                writer.write(
+                    {"id": item.id, "url": item.url, "text": item.text, "metadata": item.metadata}
+                )
+                n_records += 1
+    click.echo(
+        f"{n_records} records, {n_rejects} rejects from {len(paths)} file(s) -> {output}",
+        file=sys.stdout,
+    )
+
+
+commands = [extract]
