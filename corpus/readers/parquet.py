@@ -4,8 +4,10 @@ A ``text`` column is required (its absence is one ``missing-text`` reject for
 the file). ``id`` and ``url`` (or a ``metadata`` struct with ``url``, as Dolma
 writes it) follow the same rules as JSONL; every other column goes to
 ``metadata``, converted to JSON-serialisable values (timestamps as ISO strings,
-binary as base64). A file pyarrow cannot open, or a row group it cannot decode,
-is a ``corrupt-parquet`` reject; rows before it are kept.
+binary as base64). A file pyarrow cannot open (bad footer, truncated) is one
+``corrupt-parquet`` reject. Row groups are read one at a time, so a row group
+that fails to decode costs its remaining rows (one reject) and the reader goes
+on with the next one.
 """
 
 from __future__ import annotations
@@ -78,16 +80,16 @@ def read(path: Path, *, max_record_bytes: int = MAX_RECORD_BYTES) -> Iterator[Re
         if "text" not in parquet.schema_arrow.names:
             yield Reject(0, "missing-text: no 'text' column")
             return
-        position = 0
-        batches = parquet.iter_batches(batch_size=BATCH_ROWS)
-        while True:
+        start = 0
+        for group in range(parquet.num_row_groups):
+            position = start
+            batches = parquet.iter_batches(batch_size=BATCH_ROWS, row_groups=[group])
             try:
-                batch = next(batches)
-            except StopIteration:
-                return
+                for batch in batches:
+                    for row in batch.to_pylist():
+                        yield _row_record(row, position, path.name, max_record_bytes)
+                        position += 1
             except (pa.ArrowException, OSError) as exc:
-                yield Reject(position, f"corrupt-parquet: {exc}")
-                return
-            for row in batch.to_pylist():
-                yield _row_record(row, position, path.name, max_record_bytes)
-                position += 1
+                # Row groups are independent: lose the rest of this one, read the next.
+                yield Reject(position, f"corrupt-parquet: row group {group}: {exc}")
+            start += parquet.metadata.row_group(group).num_rows
