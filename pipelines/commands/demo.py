@@ -1,0 +1,51 @@
+"""``primer demo``: the whole pipeline on the embedded sample, offline."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from pipelines.commands._common import set_option, user_errors
+
+
+@click.command("demo")
+@click.option("--output", "-o", default="demo-out", show_default=True, help="Output directory.")
+@click.option("--force", is_flag=True, help="Start from scratch instead of resuming.")
+@set_option
+@user_errors
+def demo_command(output, force, overrides):
+    """Run every stage on the embedded sample (Python docs as WARC, package texts as JSONL).
+
+    No network and no ../shared needed. See README "Run on real Common Crawl data" next.
+
+    \b
+    Example:
+        primer demo --output demo-out
+        primer sql demo-out "SELECT drop_stage, drop_reason, count(*) FROM documents GROUP BY ALL"
+    """
+    from pipelines.commands.ledger import format_rows
+    from pipelines.config import load_config
+    from pipelines.demo import sample_paths
+    from pipelines.run import run_pipeline
+    from corpus import ledger
+
+    inputs = tuple(str(p) for p in sample_paths())
+    config = load_config(None, overrides, inputs=inputs, output=output)
+    result = run_pipeline(config, force=force, command="primer demo")
+    con = ledger.connect(result.out / "corpus.duckdb", read_only=True)
+    funnel = con.execute("SELECT stage, dropped, remaining FROM funnel ORDER BY ord").fetchall()
+    kept = con.execute(
+        "SELECT count(*), coalesce(sum(n_tokens), 0) FROM documents WHERE kept"
+    ).fetchone()
+    con.close()
+    click.echo("\n" + format_rows(["stage", "dropped", "remaining"], funnel, "table"))
+    click.echo(
+        f"\nkept {kept[0]} documents ({kept[1]:,} tokens)\n"
+        f"corpus: {Path(output) / 'corpus'}/part-*.jsonl.zst\n"
+        f"ledger: {Path(output) / 'corpus.duckdb'}\n"
+        f"try:    .venv/bin/primer sql {output} \"SELECT drop_reason, count(*) FROM documents GROUP BY 1\""
+    )
+
+
+commands = [demo_command]
