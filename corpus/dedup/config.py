@@ -1,9 +1,52 @@
-"""Config of MinHash near-duplicate removal."""
+"""Config of MinHash near-duplicate removal (defaults: FineWeb's 5-grams, 14 bands x 8 rows)."""
 
 from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, model_validator
 
 from corpus.config_base import Section
 
 
 class DedupConfig(Section):
-    enabled: bool = True
+    enabled: bool = Field(True, description="Run near-duplicate removal at all.")
+    ngram: int = Field(5, ge=1, le=8, description="Words per shingle (FineWeb, datatrove: 5).")
+    bands: int = Field(14, ge=1, description="LSH bands; num_perm = bands * rows (FineWeb: 14).")
+    rows: int = Field(8, ge=1, le=32, description="Signature values per band (FineWeb: 8).")
+    seed: int = Field(
+        1,
+        description="Seed of the hash permutations; runs deduped against each other must share it.",
+    )
+    threshold: float = Field(
+        0.8, gt=0, le=1, description="Jaccard at or above which a verified pair is a duplicate."
+    )
+    verify: bool = Field(
+        False,
+        description="Check candidate pairs by true Jaccard on shingles (drops LSH false positives).",
+    )
+    keep: Literal["first", "longest", "highest_score"] = Field(
+        "first",
+        description="Which member of a cluster survives: first by (source_file, position), longest text, or highest edu_score.",
+    )
+    max_bucket_pairs: int = Field(
+        64,
+        ge=2,
+        description="With verify, buckets up to this size are checked pair by pair; bigger ones only against their first member.",
+    )
+    partitions: int | None = Field(
+        None,
+        ge=1,
+        description="Shuffle partitions for band grouping; default grows with the corpus (~200k band rows each).",
+    )
+    batch_size: int = Field(1024, ge=1, description="Documents per signature task batch.")
+
+    @property
+    def num_perm(self) -> int:
+        return self.bands * self.rows
+
+    @model_validator(mode="after")
+    def _check(self) -> DedupConfig:
+        if self.num_perm > 1024:
+            raise ValueError(f"bands * rows = {self.num_perm} > 1024 permutations")
+        return self
