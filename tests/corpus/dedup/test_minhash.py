@@ -57,7 +57,7 @@ def test_signature_matches_brute_force_definition():
     keys = [int(x) >> 32 for x in s]
     expect = [
         min(((int(ai) * k + int(bi)) % 2**64) >> 32 for k in keys)
-        for ai, bi in zip(a[:, 0], b[:, 0])
+        for ai, bi in zip(a[:, 0], b[:, 0], strict=True)
     ]
     assert sig_of(s, num_perm=8, seed=3)[0].tolist() == expect
 
