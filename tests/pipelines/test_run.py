@@ -1,0 +1,115 @@
+"""End-to-end runs of the pipeline through local Ray (classify off: see tests/classifiers)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import duckdb
+import pytest
+import zstandard
+
+from pipelines.config import load_config
+from pipelines.run import run_pipeline
+
+
+def read_corpus(out: Path) -> list[dict]:
+    docs = []
+    for part in sorted((out / "corpus").glob("part-*.jsonl.zst")):
+        with zstandard.ZstdDecompressor().stream_reader(part.open("rb")) as r:
+            docs += [json.loads(line) for line in r.read().decode().splitlines()]
+    return docs
+
+
+def ledger(out: Path, sql: str) -> list[tuple]:
+    con = duckdb.connect(str(out / "corpus.duckdb"), read_only=True)
+    try:
+        return con.execute(sql).fetchall()
+    finally:
+        con.close()
+
+
+def _config(paths, out, **over):
+    sets = [f"{k}={v}" for k, v in over.items()]
+    return load_config(None, sets, inputs=tuple(str(p) for p in paths), output=str(out))
+
+
+def test_run_ledger_corpus_and_rerun(ray_local, web_shards, tmp_path):
+    out = tmp_path / "out"
+    cfg = _config(web_shards["paths"], out, **{"classify.enabled": "false", "dedup.enabled": "false", "shards.max_docs": 4})
+    result = run_pipeline(cfg)
+    assert not result.up_to_date
+
+    # One ledger row per input document, rejects for the unparseable lines.
+    (n_docs,) = ledger(out, "SELECT count(*) FROM documents")[0]
+    assert n_docs == web_shards["n_docs"]
+    assert ledger(out, "SELECT count(*) FROM rejects")[0][0] == web_shards["n_rejects"]
+    assert ledger(out, "SELECT count(DISTINCT uid) FROM documents")[0][0] == n_docs
+
+    # Drops carry their stage and reason; the cross-shard duplicate points at the first copy.
+    reasons = dict(ledger(out, "SELECT id, drop_reason FROM documents WHERE NOT kept"))
+    assert reasons["b-dup"] == "exact-duplicate"
+    assert reasons["a-de"] == "lang:de"
+    assert reasons["a-short"] is not None
+    assert ledger(out, "SELECT duplicate_of FROM documents WHERE id = 'b-dup'")[0][0] == "a0"
+
+    # The corpus is exactly the kept rows, in parts of at most 4, readable with zstandard + json.
+    docs = read_corpus(out)
+    kept = {r[0] for r in ledger(out, "SELECT id FROM documents WHERE kept")}
+    assert {d["id"] for d in docs} == kept and len(docs) == len(kept)
+    assert len(list((out / "corpus").glob("part-*.jsonl.zst"))) == -(-len(kept) // 4)
+    for d in docs:
+        assert set(d) == {"id", "text", "metadata"}
+        assert d["metadata"]["n_tokens"] > 0 and d["metadata"]["lang"] == "en"
+    assert ledger(out, "SELECT count(*) FROM documents WHERE kept AND (shard IS NULL OR n_tokens IS NULL)")[0][0] == 0
+    assert ledger(out, "SELECT sum(n_tokens) FROM documents WHERE kept")[0][0] == sum(d["metadata"]["n_tokens"] for d in docs)
+
+    # Funnel adds up.
+    funnel = ledger(out, "SELECT stage, dropped, remaining FROM funnel ORDER BY ord")
+    assert funnel[-1][2] == len(kept)
+    assert sum(r[1] for r in funnel) == n_docs - len(kept)
+
+    # A rerun of the same command is a no-op and leaves the same corpus.
+    before = {p.name: p.read_bytes() for p in (out / "corpus").iterdir()}
+    again = run_pipeline(cfg)
+    assert again.up_to_date and again.ingested == [] and again.skipped_shards == 2
+    assert {p.name: p.read_bytes() for p in (out / "corpus").iterdir()} == before
+    runs = ledger(out, "SELECT status FROM runs ORDER BY started")
+    assert [r[0] for r in runs] == ["ok", "ok"]
+
+    # --force redoes everything and gives the same corpus.
+    forced = run_pipeline(cfg, force=True)
+    assert len(forced.ingested) == 2
+    assert {p.name: p.read_bytes() for p in (out / "corpus").iterdir()} == before
+
+
+def test_new_shard_is_added_and_old_ones_skipped(ray_local, web_shards, tmp_path):
+    out = tmp_path / "out"
+    first = _config(web_shards["paths"][:1], out, **{"classify.enabled": "false"})
+    run_pipeline(first)
+    both = _config(web_shards["paths"], out, **{"classify.enabled": "false"})
+    result = run_pipeline(both)
+    assert [Path(s["path"]).name for s in result.ingested] == ["b.jsonl.gz"]
+    assert ledger(out, "SELECT count(*) FROM documents")[0][0] == web_shards["n_docs"]
+    assert ledger(out, "SELECT drop_reason FROM documents WHERE id = 'b-dup'")[0][0] == "exact-duplicate"
+
+
+def test_until_ingest_skips_global_steps(ray_local, web_shards, tmp_path):
+    out = tmp_path / "out"
+    run_pipeline(_config(web_shards["paths"], out), until="ingest")
+    assert not (out / "work" / "edu").exists()
+    assert ledger(out, "SELECT count(*) FROM documents WHERE edu_score IS NOT NULL")[0][0] == 0
+
+
+def test_bad_config_and_missing_input_fail_fast(tmp_path):
+    from corpus.readers.inputs import InputError
+    from pipelines.config import ConfigError
+
+    with pytest.raises(ConfigError, match="filters.nonsense"):
+        load_config(None, ["filters.nonsense=1"])
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text("shards:\n  max_docs: zero\n")
+    with pytest.raises(ConfigError, match="shards.max_docs"):
+        load_config(cfg)
+    with pytest.raises(InputError):
+        run_pipeline(_config([tmp_path / "nope-*.jsonl"], tmp_path / "o"))
