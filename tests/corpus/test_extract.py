@@ -55,6 +55,7 @@ def test_charset_parsing() -> None:
         (page('<meta charset="windows-1251">').encode("cp1251"), "text/html"),  # <meta>
         (page().encode("cp1251"), None),  # nothing declared: uchardet
         (page().encode("cp1251"), "text/html; charset=utf-8"),  # header lies: not UTF-8
+        (page().encode("utf-8"), "text/html; charset=iso-8859-1"),  # header lies: UTF-8
         (b"\xef\xbb\xbf" + page().encode("utf-8"), None),  # BOM
     ],
 )
