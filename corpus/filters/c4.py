@@ -44,7 +44,7 @@ def line_verdict(line: str, cfg: C4Config) -> tuple[str | None, str]:
     if limit is not None and len(line) > limit and any(len(w) > limit for w in words):
         return "long_word", line
     if cfg.remove_citations and "[" in line:
-        line = _CITATION.sub("", line)
+        line = _CITATION.sub("", line).rstrip()
     if cfg.filter_no_terminal_punct and (not line.endswith(_END_PUNCT) or line.endswith("...")):
         return "no_terminal_punct", line
     if cfg.min_words_per_line is not None and len(words) < cfg.min_words_per_line:

@@ -1,0 +1,51 @@
+"""Exact-dedup hashing: what collides and what does not."""
+
+from __future__ import annotations
+
+import pytest
+
+from corpus.filters.exact import exact_hash, normalize_for_exact
+
+BASE = "The Battle of Hastings was fought in 1066, near the town of Hastings."
+
+
+@pytest.mark.parametrize(
+    "variant",
+    [
+        "the battle of hastings was fought in 1066, near the town of hastings.",  # case
+        "THE BATTLE OF HASTINGS WAS FOUGHT IN 1066, NEAR THE TOWN OF HASTINGS.",
+        "The  Battle of\nHastings was fought\tin 1066, near the town of Hastings.  ",  # space
+        "The Battle of Hastings was fought in 1066 near the town of Hastings",  # punctuation
+        "The Battle of Hastings -- was fought in 1066; near the town of Hastings!!!",
+        "The Battle of Hastings was fought in 1067, near the town of Hastings.",  # digits
+        "The Battle of Hastings was fought in 6, near the town of Hastings.",
+        "Ｔｈｅ Battle of Hastings was fought in １０６６, near the town of Hastings.",  # NFKC
+    ],
+)
+def test_variants_collide(variant):
+    assert exact_hash(variant) == exact_hash(BASE)
+
+
+@pytest.mark.parametrize(
+    "other",
+    [
+        "The Battle of Hastings was fought in 1066, near the town of Battle.",
+        "The Battle of Stamford Bridge was fought in 1066, near York.",
+        "The Battle of Hastings was fought in 1066, near the town of Hastings. Again.",
+        "TheBattle of Hastings was fought in 1066, near the town of Hastings.",  # word joined
+    ],
+)
+def test_different_texts_differ(other):
+    assert exact_hash(other) != exact_hash(BASE)
+
+
+def test_normalisation_spelled_out():
+    assert normalize_for_exact("  Hello,   WORLD!\n3.14 and 42_x  ") == "hello world 0 0 and 0 x"
+    assert normalize_for_exact("") == ""
+
+
+def test_hash_is_signed_int64_and_uses_the_whole_range():
+    hashes = [exact_hash(f"document number {i} " + "x" * i) for i in range(200)]
+    assert all(-(2**63) <= h < 2**63 for h in hashes)
+    assert any(h < 0 for h in hashes) and any(h > 0 for h in hashes)
+    assert len(set(hashes)) == len(hashes)
