@@ -1,10 +1,11 @@
 """WARC reader: HTML ``response`` records -> main text (``corpus.extract``).
 
 Parsing uses FastWARC (Resiliparse's WARC library, already a dependency for
-extraction): on the 300-page extraction WARC it iterates and reads bodies at
-about 1.9x warcio's speed (7,700 vs 4,100 records/s, `bench/extraction.py
---warc`), and either is far faster than extraction (~500 pages/s), so the choice
-is about one dependency fewer and lazily skipped bodies.
+extraction): reading every response body of the 300-page extraction WARC it
+runs at about 2x warcio's speed (4,700 vs 2,000 records/s on a loaded 2-core
+machine; ``python -m bench extraction`` prints both). Either is far faster than
+extraction itself (~300 pages/s); FastWARC wins on speed and comes with
+Resiliparse anyway (warcio stays for writing test fixtures).
 
 What becomes what:
 

@@ -6,7 +6,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from warc_fixtures import WarcBuilder
+
+from tests.corpus.readers.warc_fixtures import WarcBuilder
 
 
 @pytest.fixture

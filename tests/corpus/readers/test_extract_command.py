@@ -6,9 +6,9 @@ from pathlib import Path
 import pytest
 import zstandard
 from click.testing import CliRunner
-from warc_fixtures import ARTICLE, html_page
 
 from pipelines.cli import main
+from tests.corpus.readers.warc_fixtures import ARTICLE, html_page
 
 
 def read_output(path: Path) -> list[dict]:

@@ -4,10 +4,10 @@ import gzip
 import zlib
 
 import pytest
-from warc_fixtures import ARTICLE, html_page
 
 from corpus.readers.base import Record, Reject
 from corpus.readers.warc import dechunk, parse_http, read
+from tests.corpus.readers.warc_fixtures import ARTICLE, html_page
 
 RUSSIAN = "Фотосинтез — процесс образования органических веществ из углекислого газа и воды. "
 JAPANESE = "光合成とは、植物が光のエネルギーを使って水と二酸化炭素から糖を作る反応である。"
