@@ -5,8 +5,8 @@ CleanEval 2007 + Dragnet news/blogs, as WARC responses) and ``gold.jsonl``
 (their gold main text, joined on the WARC-Target-URI). Nothing is generated;
 the run is reproducible as is:
 
-    nice .venv/bin/python -m bench extraction            # all candidates
-    nice .venv/bin/python -m bench extraction --limit 50 # quicker look
+    nice .venv/bin/python -m bench extraction                    # all candidates
+    nice .venv/bin/python -m bench.extraction --limit 50 --only resiliparse
 
 Score: bag-of-tokens F1 per page (lowercased ``\\w+`` tokens; precision =
 shared tokens / extracted tokens, recall = shared / gold), averaged over pages
