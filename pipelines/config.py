@@ -8,7 +8,7 @@ overrides. Errors name the offending key in one line.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 from pydantic import Field, ValidationError
@@ -40,6 +40,9 @@ class ReaderConfig(Section):
         10 * 2**20, ge=1024, description="larger records are rejected, not loaded"
     )
     batch_size: int = Field(512, ge=1, description="documents per batch through the ingest stages")
+    extractor: Literal["resiliparse", "trafilatura"] = Field(
+        "resiliparse", description="HTML main-text extractor for WARC (see corpus/extract.py)"
+    )
 
 
 class PipelineConfig(Section):

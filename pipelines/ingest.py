@@ -127,7 +127,9 @@ def ingest_shard(
         from corpus.readers.inputs import read_path
 
         def read(p: Path) -> Iterable[Record | Reject]:
-            return read_path(p, max_record_bytes=config.reader.max_record_bytes)
+            return read_path(
+                p, max_record_bytes=config.reader.max_record_bytes, extractor=config.reader.extractor
+            )
 
     start = time.perf_counter()
     key = shard_key(path)

@@ -19,8 +19,11 @@ def ray_local():
 
 
 def _doc(i: int, topic: str) -> str:
-    # Distinct English paragraphs that pass the quality rules.
+    # Distinct English paragraphs that pass the quality rules. Exact dedup ignores
+    # digits, so the number is also spelled in letters to make each text unique.
+    code = "".join(chr(ord("a") + int(c)) for c in str(i))
     return (
+        f"This is the lesson with the code name {code}. "
         f"Lesson {i} explains {topic} for students who are new to the subject. "
         f"The teacher starts with a simple example and then shows how the idea of {topic} "
         "connects to what the class learned in the previous chapter. Each step is written out "

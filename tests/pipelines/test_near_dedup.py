@@ -1,0 +1,125 @@
+"""near_dedup through local Ray on planted near-duplicates spread over input files."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from corpus.dedup.config import DedupConfig
+from pipelines.near_dedup import near_dedup
+
+VOCAB = [f"w{chr(97 + i % 26)}{chr(97 + i // 26 % 26)}{chr(97 + i // 676)}" for i in range(3000)]
+
+
+def random_doc(rng: np.random.Generator, n: int = 300) -> list[str]:
+    return rng.choice(VOCAB, size=n).tolist()
+
+
+def edit(words: list[str], rng: np.random.Generator, n_edits: int) -> list[str]:
+    """Replace ``n_edits`` scattered words: ~5 shingles change per edit."""
+    out = list(words)
+    for i in rng.choice(len(out), size=n_edits, replace=False):
+        out[i] = "zz" + VOCAB[int(rng.integers(len(VOCAB)))]
+    return out
+
+
+def write(path: Path, docs: list[tuple[str, list[str]]], score: list[float] | None = None) -> str:
+    table = {
+        "uid": [f"{path.stem}:{i}" for i in range(len(docs))],
+        "id": [d[0] for d in docs],
+        "source_file": [path.stem] * len(docs),
+        "position": list(range(len(docs))),
+        "text": [" ".join(w) for _, w in docs],
+    }
+    if score is not None:
+        table["edu_score"] = score
+    path.parent.mkdir(parents=True, exist_ok=True)
+    pq.write_table(pa.table(table), path)
+    return str(path)
+
+
+@pytest.fixture
+def corpus(tmp_path: Path) -> dict:
+    rng = np.random.default_rng(7)
+    base = [random_doc(rng) for _ in range(12)]
+    a = [(f"a{i}", w) for i, w in enumerate(base[:8])]
+    b = [
+        ("b-near-a1", edit(base[1], rng, 3)),  # Jaccard ~0.9 with a1
+        ("b-near-a5", edit(base[5], rng, 2)),
+        ("b-also-a5", edit(base[5], rng, 4)),  # a 3-member cluster across files
+        ("b-far-a2", edit(base[2], rng, 40)),  # Jaccard ~0.3: not a duplicate
+    ] + [(f"b{i}", w) for i, w in enumerate(base[8:])]
+    b.append(("b-empty", []))
+    files = [write(tmp_path / "in" / "a.parquet", a), write(tmp_path / "in" / "b.parquet", b)]
+    return {"files": files, "base": base, "rng": rng, "tmp": tmp_path}
+
+
+def drops_of(out: Path) -> dict[str, dict]:
+    return {r["uid"]: r for r in pq.read_table(out / "near_dups.parquet").to_pylist()}
+
+
+def test_near_dedup_then_against_an_earlier_run(ray_local, corpus):
+    out = corpus["tmp"] / "out1"
+    path = near_dedup(corpus["files"], out, DedupConfig())
+    assert path == out / "near_dups.parquet"
+    drops = drops_of(out)
+    assert set(drops) == {"b:0", "b:1", "b:2"}
+    assert drops["b:0"]["duplicate_of"] == "a1" and drops["b:0"]["dup_cluster"] == "a:1"
+    assert drops["b:1"]["duplicate_of"] == drops["b:2"]["duplicate_of"] == "a5"
+    assert {r["drop_reason"] for r in drops.values()} == {"near-duplicate"}
+    clusters = pq.read_table(out / "clusters.parquet").to_pylist()
+    assert sorted((r["uid"], r["dup_cluster"], r["kept"]) for r in clusters) == [
+        ("a:1", "a:1", True),
+        ("a:5", "a:5", True),
+        ("b:0", "a:1", False),
+        ("b:1", "a:5", False),
+        ("b:2", "a:5", False),
+    ]
+    bands = pq.read_table(sorted((out / "minhash").glob("bands-*.parquet"))).to_pandas()
+    assert set(bands["uid"]) == {f"a:{i}" for i in range(8)} | {"b:3", "b:4", "b:5", "b:6", "b:7"}
+    assert (bands.groupby("uid").size() == 14).all()
+    stats = json.loads((out / "near_dedup_stats.json").read_text())
+    assert stats["documents"] == 17 and stats["dropped"] == 3
+
+    # A later crawl: one page near-duplicates a kept page of run 1, one is new.
+    rng = corpus["rng"]
+    new = write(
+        corpus["tmp"] / "in2" / "c.parquet",
+        [("c-near-a3", edit(corpus["base"][3], rng, 2)), ("c-new", random_doc(rng)), ("c-near-b", edit(corpus["base"][9], rng, 2))],
+    )
+    out2 = corpus["tmp"] / "out2"
+    near_dedup([new], out2, DedupConfig(), against=[out])
+    drops2 = drops_of(out2)
+    assert {k: v["duplicate_of"] for k, v in drops2.items()} == {"c:0": "a3", "c:2": "b1"}
+    assert drops2["c:0"]["dup_cluster"] == "a:3"
+    kept2 = set(pq.read_table(sorted((out2 / "minhash").glob("bands-*.parquet")))["uid"].to_pylist())
+    assert kept2 == {"c:1"}
+
+
+def test_verify_removes_lsh_false_positives_and_keep_policies(ray_local, tmp_path):
+    rng = np.random.default_rng(3)
+    base = [random_doc(rng, 200) for _ in range(3)]
+    docs = [
+        ("x0", base[0]),
+        ("x0-half", base[0][:100] + random_doc(rng, 100)),  # Jaccard ~0.33
+        ("x1", base[1]),
+        ("x1-near", edit(base[1], rng, 2) + ["extra", "words", "here"]),  # longer, Jaccard ~0.9
+        ("x2", base[2]),
+    ]
+    files = [write(tmp_path / "in" / "x.parquet", docs, score=[1.0, 2.0, 3.0, 1.0, 0.0])]
+    # 40 bands of 1 row: every pair with Jaccard > ~0.1 becomes a candidate.
+    loose = {"bands": 40, "rows": 1}
+    near_dedup(files, tmp_path / "raw", DedupConfig(**loose))
+    assert set(drops_of(tmp_path / "raw")) == {"x:1", "x:3"}
+    near_dedup(files, tmp_path / "ver", DedupConfig(**loose, verify=True, keep="longest"))
+    drops = drops_of(tmp_path / "ver")
+    assert {k: v["duplicate_of"] for k, v in drops.items()} == {"x:2": "x1-near"}
+    stats = json.loads((tmp_path / "ver" / "near_dedup_stats.json").read_text())
+    assert stats["edges_rejected_by_verify"] >= 1
+    near_dedup(files, tmp_path / "score", DedupConfig(keep="highest_score"))
+    assert {k: v["duplicate_of"] for k, v in drops_of(tmp_path / "score").items()} == {"x:3": "x1"}
