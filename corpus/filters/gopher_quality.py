@@ -24,7 +24,10 @@ _ELLIPSES = ("...", "…")
 
 @lru_cache(maxsize=8)
 def _stop_word_regex(stop_words: tuple[str, ...]) -> re.Pattern[str]:
-    return re.compile(r"\b(?:" + "|".join(map(re.escape, stop_words)) + r")\b", re.IGNORECASE)
+    # case-sensitive over lower-cased text: twice as fast as re.IGNORECASE
+    return re.compile(
+        r"\b(?:" + "|".join(sorted({re.escape(w.lower()) for w in stop_words})) + r")\b"
+    )
 
 
 def word_count(view: TextView) -> int:
@@ -63,7 +66,7 @@ def alpha_words_ratio(view: TextView) -> float:
 
 
 def stop_word_count(text: str, stop_words: tuple[str, ...]) -> int:
-    return len(_stop_word_regex(stop_words).findall(text)) if stop_words else 0
+    return len(_stop_word_regex(stop_words).findall(text.lower())) if stop_words else 0
 
 
 def measure(view: TextView, cfg: GopherQualityConfig) -> dict[str, float]:

@@ -4,12 +4,12 @@ config thresholds."""
 from __future__ import annotations
 
 import pytest
-from filter_texts import GOOD_TEXT, only, reason
 
 from corpus.filters import c4
 from corpus.filters.config import C4Config, FilterConfig
 from corpus.filters.quality import QualityRules
 from corpus.filters.rules import TextView
+from tests.corpus.filters.filter_texts import GOOD_TEXT, only, reason
 
 GOOD_LINES = [
     "Tides rise and fall twice a day along most ocean coasts.",

@@ -4,11 +4,11 @@ final verdict the stage would record."""
 from __future__ import annotations
 
 from click.testing import CliRunner
-from filter_texts import GOOD_TEXT
 
 from corpus.filters.config import FilterConfig
 from corpus.filters.explain import explain
 from pipelines.cli import main
+from tests.corpus.filters.filter_texts import GOOD_TEXT
 
 
 def run(*args: str, input: str | None = None):

@@ -4,12 +4,12 @@ thresholds taken from the config (change one, the verdict flips)."""
 from __future__ import annotations
 
 import pytest
-from filter_texts import GOOD_TEXT, only, reason
 
 from corpus.filters import c4, fineweb, gopher_quality, gopher_repetition
 from corpus.filters.config import FilterConfig
 from corpus.filters.quality import FAMILIES, QualityRules
 from corpus.filters.rules import Check, TextView, find_duplicates
+from tests.corpus.filters.filter_texts import GOOD_TEXT, only, reason
 
 SENTENCES = [
     "Rivers carve valleys slowly over many thousands of years.",

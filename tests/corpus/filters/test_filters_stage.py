@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import pytest
-from filter_texts import GOOD_TEXT
 
 from corpus.filters.config import FilterConfig
 from corpus.filters.exact import exact_hash
 from corpus.filters.stage import FilterStage, lang_reason
 from corpus.stage import Stage
+from tests.corpus.filters.filter_texts import GOOD_TEXT
 
 GERMAN = (
     "Die Geschichte des Buchdrucks beginnt im fünfzehnten Jahrhundert in Mainz. "
