@@ -50,10 +50,9 @@ class NGrams:
         """Hash of the n-gram starting at each position (length ``n_words - n + 1``)."""
         if n < self._n:
             self._n, self._grams = 1, self._word_hash
-        with np.errstate(over="ignore"):
-            while self._n < n:
-                self._n += 1
-                self._grams = self._grams[:-1] * _MIX + self._word_hash[self._n - 1 :]
+        while self._n < n:  # uint64 array arithmetic wraps silently
+            self._n += 1
+            self._grams = self._grams[:-1] * _MIX + self._word_hash[self._n - 1 :]
         return self._grams
 
     def char_lengths(self, n: int, starts: np.ndarray) -> np.ndarray:
@@ -61,21 +60,26 @@ class NGrams:
         return self._len_prefix[starts + n] - self._len_prefix[starts] + (n - 1)
 
 
-def _groups(h: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(positions sorted by hash, stable; start of each equal-hash run in that order; run
-    lengths). A lean ``np.unique``: this runs up to nine times per document."""
-    order = np.argsort(h, kind="stable")
+def _groups(h: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(positions sorted by hash, stable; True where a new hash starts in that order).
+    A lean ``np.unique``: this runs up to nine times per document."""
+    order = h.argsort(kind="stable")
     s = h[order]
-    starts = np.flatnonzero(np.concatenate(([True], s[1:] != s[:-1])))
-    counts = np.diff(np.append(starts, len(s)))
-    return order, starts, counts
+    new = np.empty(len(s), dtype=bool)
+    new[:1] = True
+    np.not_equal(s[1:], s[:-1], out=new[1:])
+    return order, new
 
 
 def top_ngram_char_frac(grams: NGrams, n: int, text_len: int) -> float:
     """Characters covered by the most frequent n-gram (times its count) over ``text_len``."""
     if grams.n_words < n or text_len == 0:
         return 0.0
-    order, starts, counts = _groups(grams.hashes(n))
+    order, new = _groups(grams.hashes(n))
+    starts = np.flatnonzero(new)
+    counts = np.empty_like(starts)
+    counts[:-1] = starts[1:] - starts[:-1]
+    counts[-1] = len(order) - starts[-1]
     if counts.max() < 2:
         return 0.0  # nothing repeats (datatrove would count the first n-gram once)
     top = counts == counts.max()
@@ -87,11 +91,9 @@ def dup_ngram_char_frac(grams: NGrams, n: int, text_len: int) -> float:
     """Characters in n-grams that repeat an earlier one (no overlap), over ``text_len``."""
     if grams.n_words < n or text_len == 0:
         return 0.0
-    order, starts, counts = _groups(grams.hashes(n))
+    order, new = _groups(grams.hashes(n))
     # in each equal-hash run of the stable order, all but the first are repeats
-    is_first = np.zeros(len(order), dtype=bool)
-    is_first[starts] = True
-    repeats = np.sort(order[~is_first])
+    repeats = np.sort(order[~new])
     if len(repeats) == 0:
         return 0.0
     counted, free_from = [], 0
@@ -114,13 +116,18 @@ def measure(view: TextView, cfg: GopherRepetitionConfig) -> dict[str, float]:
         "rep_dup_line_char_frac": line_char,
     }
     grams = NGrams(view.words)
+    # No repeated n-gram means no repeated longer one: later sorts are skipped. A top
+    # n-gram fraction of 0 means nothing repeats (see ``top_ngram_char_frac``).
+    frac, last_n = 1.0, 0
     for n in sorted(cfg.top_n_grams):
-        values[f"rep_top_{n}_gram_frac"] = top_ngram_char_frac(grams, n, text_len)
-    frac = 1.0
+        frac = top_ngram_char_frac(grams, n, text_len) if frac > 0 else 0.0
+        values[f"rep_top_{n}_gram_frac"] = frac
+        last_n = n
     for n in sorted(cfg.dup_n_grams):
-        # no repeated n-gram means no repeated longer one: skip the sort
-        frac = dup_ngram_char_frac(grams, n, text_len) if frac > 0 else 0.0
+        live = frac > 0 or n <= last_n or not cfg.top_n_grams
+        frac = dup_ngram_char_frac(grams, n, text_len) if live else 0.0
         values[f"rep_dup_{n}_gram_frac"] = frac
+        last_n = n
     return values
 
 

@@ -186,3 +186,66 @@ def test_check_semantics():
     assert not Check("r", "k", "<", None).fails(-1e9)  # threshold None: rule off
     assert not Check("r", "k", "<=", 0.1, exempt=0.0).fails(0.0)
     assert Check("r", "k", "<=", 0.1, exempt=0.0).fails(0.05)
+
+
+def test_repetition_shortcuts_change_no_value():
+    import random
+
+    rng = random.Random(1)
+    vocab = ["a", "bb", "ccc", "dd", "e", "ff", "ggg", "the", "of"]
+    cfg = FilterConfig().gopher_repetition
+    for size in (0, 1, 3, 5, 12, 40, 200):
+        for _ in range(5):
+            text = " ".join(rng.choice(vocab[: rng.randint(2, 9)]) for _ in range(size))
+            view = TextView(text)
+            values = gopher_repetition.measure(view, cfg)
+            grams = gopher_repetition.NGrams(view.words)
+            for n in cfg.top_n_grams:
+                expect = gopher_repetition.top_ngram_char_frac(grams, n, len(text))
+                assert values[f"rep_top_{n}_gram_frac"] == pytest.approx(expect)
+            for n in cfg.dup_n_grams:
+                expect = gopher_repetition.dup_ngram_char_frac(grams, n, len(text))
+                assert values[f"rep_dup_{n}_gram_frac"] == pytest.approx(expect)
+
+
+def _reference_dup(words: list[str], n: int) -> int:
+    grams = [tuple(words[i : i + n]) for i in range(len(words) - n + 1)]
+    first: dict[tuple[str, ...], int] = {}
+    for i, g in enumerate(grams):
+        first.setdefault(g, i)
+    chars = free = 0
+    for i, g in enumerate(grams):
+        if first[g] != i and i >= free:
+            chars += len(" ".join(g))
+            free = i + n
+    return chars
+
+
+def _reference_top(words: list[str], n: int) -> int:
+    from collections import Counter
+
+    counts = Counter(tuple(words[i : i + n]) for i in range(len(words) - n + 1))
+    if not counts or max(counts.values()) < 2:
+        return 0
+    top = max(counts.values())
+    return max(len(" ".join(g)) * c for g, c in counts.items() if c == top)
+
+
+def test_ngram_hashing_matches_a_plain_python_reference():
+    import random
+
+    rng = random.Random(7)
+    for _ in range(60):
+        vocab = [f"w{i}" * rng.randint(1, 3) for i in range(rng.randint(2, 30))]
+        words = [rng.choice(vocab) for _ in range(rng.randint(0, 120))]
+        text = " ".join(words)
+        grams = gopher_repetition.NGrams(words)
+        for n in range(2, 11):
+            if not text:
+                continue
+            assert gopher_repetition.dup_ngram_char_frac(grams, n, len(text)) == pytest.approx(
+                _reference_dup(words, n) / len(text)
+            )
+            assert gopher_repetition.top_ngram_char_frac(grams, n, len(text)) == pytest.approx(
+                _reference_top(words, n) / len(text)
+            )
