@@ -45,3 +45,20 @@ def test_sql_formats(tmp_path):
         assert result.exit_code == 0 and expect in result.output, result.output
     bad = CliRunner().invoke(main, ["sql", str(tmp_path), "SELECT nope FROM documents"])
     assert bad.exit_code != 0 and "nope" in bad.output
+
+
+def test_shipped_configs_validate():
+    from pathlib import Path
+
+    from pipelines.config import load_config
+
+    configs = sorted((Path(__file__).resolve().parents[2] / "configs").glob("*.yaml"))
+    assert configs
+    for path in configs:
+        load_config(path)
+
+
+def test_config_command_prints_commented_defaults():
+    result = CliRunner().invoke(main, ["config", "--set", "dedup.bands=20"])
+    assert result.exit_code == 0
+    assert "bands: 20" in result.output and "# " in result.output
