@@ -18,7 +18,15 @@ from corpus.filters.config import FilterConfig
 from corpus.filters.exact import exact_hash
 from corpus.filters.langid import LanguageIdentifier
 from corpus.filters.quality import QualityRules
-from corpus.stage import Batch, Resources, Stage, alive, batch_len, ensure_drop_columns
+from corpus.stage import (
+    Batch,
+    Resources,
+    Stage,
+    alive,
+    batch_len,
+    ensure_drop_columns,
+    mark_dropped,
+)
 
 LANGID = "langid"
 QUALITY = "quality"
@@ -56,42 +64,42 @@ class FilterStage(Stage):
         n = batch_len(batch)
         cfg = self.config
         texts = list(batch["text"])
-        stage_of, reason_of = batch["drop_stage"], batch["drop_reason"]
+        reason_of = batch["drop_reason"]
         lang: list[str | None] = [None] * n
         score: list[float | None] = [None] * n
         quality: list[dict[str, float] | None] = [None] * n
         rows = [i for i, ok in enumerate(alive(batch)) if ok]
 
-        def drop(i: int, stage: str, reason: str) -> None:
-            if reason_of[i] is None:
-                stage_of[i], reason_of[i] = stage, reason
-
         if cfg.enabled:
-            live = []
-            for i in rows:
-                if texts[i] and not texts[i].isspace():
-                    live.append(i)
-                else:
-                    drop(i, LANGID, "empty")
+            live = [i for i in rows if texts[i] and not texts[i].isspace()]
+            empty = sorted(set(rows) - set(live))
+            mark_dropped(batch, empty, LANGID, ["empty"] * len(empty))
             if cfg.langid.enabled:
                 self.setup()
                 assert self._lid is not None
+                dropped, why = [], []
                 for i, (lg, sc) in zip(
                     live, self._lid.predict([texts[i] for i in live]), strict=True
                 ):
                     lang[i], score[i] = lg, sc
-                    why = lang_reason(lg, sc, cfg.languages, cfg.min_lang_score)
-                    if why is not None:
-                        drop(i, LANGID, why)
+                    reason = lang_reason(lg, sc, cfg.languages, cfg.min_lang_score)
+                    if reason is not None:
+                        dropped.append(i)
+                        why.append(reason)
+                mark_dropped(batch, dropped, LANGID, why)
+            dropped, why = [], []
             for i in live:
-                if reason_of[i] is not None and not cfg.measure_all:
+                langid_dropped = reason_of[i] is not None
+                if langid_dropped and not cfg.measure_all:
                     continue
                 result = self.rules.assess(texts[i])
                 quality[i] = result.values
                 if result.reason is not None:
-                    drop(i, QUALITY, result.reason)
-                elif reason_of[i] is None:
+                    dropped.append(i)
+                    why.append(result.reason)
+                elif not langid_dropped:
                     texts[i] = result.text
+            mark_dropped(batch, dropped, QUALITY, why)
         batch["text"] = texts
         batch["lang"] = lang
         batch["lang_score"] = score
