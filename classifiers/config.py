@@ -2,8 +2,42 @@
 
 from __future__ import annotations
 
+from pydantic import Field
+
 from corpus.config_base import Section
 
 
+class CascadeConfig(Section):
+    """fastText student first; only documents it is unsure about go to the MiniLM teacher."""
+
+    enabled: bool = Field(
+        False, description="score with the student and send only uncertain docs to the teacher"
+    )
+    low: float = Field(1.5, description="student score below this: trusted as low, teacher skipped")
+    high: float = Field(
+        4.0, description="student score at or above this: trusted as high, teacher skipped"
+    )
+
+
 class ClassifyConfig(Section):
-    enabled: bool = True
+    enabled: bool = Field(True, description="run the educational-value classifier")
+    model: str | None = Field(
+        None,
+        description="model directory from `primer train-classifier`; None = the shipped edu-minilm",
+    )
+    min_edu_score: float = Field(
+        3.0, description="drop documents scoring below this (FineWeb-Edu's cut)"
+    )
+    batch_size: int = Field(256, ge=1, description="documents per batch handed to a worker")
+    encode_batch_size: int = Field(64, ge=1, description="token windows per encoder forward pass")
+    gpus: float = Field(
+        0, ge=0, description="GPUs per worker; 0 = auto (1 if torch sees CUDA, else CPU)"
+    )
+    cpus: float = Field(1.0, gt=0, description="CPU cores per worker")
+    concurrency: int | None = Field(
+        None, ge=1, description="size of the worker (actor) pool; None = backend default"
+    )
+    torch_threads: int | None = Field(
+        None, ge=1, description="torch intra-op threads per CPU worker; None = cpus"
+    )
+    cascade: CascadeConfig = Field(default_factory=CascadeConfig)

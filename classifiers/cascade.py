@@ -1,0 +1,38 @@
+"""Student-then-teacher scoring: the fastText student decides the clear cases.
+
+Most web pages are obviously not teaching material (half the random pages
+score 0), and the student can say so at thousands of documents per second.
+Only documents whose student score falls in ``[low, high)`` are embedded and
+scored by the teacher; the others keep the student's score.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from classifiers.model import EduModel
+
+
+@dataclass
+class CascadeResult:
+    scores: np.ndarray  # final float score per text
+    student: np.ndarray  # the student's score per text
+    to_teacher: np.ndarray  # bool: the teacher scored this text
+
+
+def cascade_predict(
+    model: EduModel, texts: Sequence[str], low: float = 1.5, high: float = 4.0
+) -> CascadeResult:
+    """Scores with the student, re-scoring the uncertain band ``low <= s < high`` by the teacher."""
+    if model.student is None:
+        raise ValueError("this model has no cascade student; retrain with --student-corpus")
+    student = model.student.predict(texts) if len(texts) else np.zeros(0)
+    unsure = (student >= low) & (student < high)
+    scores = student.copy()
+    idx = np.flatnonzero(unsure)
+    if len(idx):
+        scores[idx] = model.predict([texts[i] for i in idx])
+    return CascadeResult(scores=scores, student=student, to_teacher=unsure)

@@ -1,0 +1,151 @@
+"""scikit-learn heads that map document features to the 0-5 educational score.
+
+Three families are compared in the model card, as the literature did:
+a regression head (FineWeb-Edu: linear regression on frozen embeddings), a
+multinomial classifier (score = expected label) and a random forest (Phi-1).
+
+Labels are skewed (about 11% of web pages score >= 3), so ``balanced`` weights
+each score level equally. The pipeline keeps documents with ``score >= 3``;
+to make that cut-off the F1-best one, ``fit`` picks the best threshold on
+inner cross-validated predictions and ``predict`` maps it monotonically onto
+3.0 (ranking, hence Spearman, is unchanged).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from sklearn.base import BaseEstimator, RegressorMixin, clone
+from sklearn.ensemble import HistGradientBoostingRegressor, RandomForestRegressor
+from sklearn.linear_model import LogisticRegression, Ridge
+from sklearn.model_selection import StratifiedKFold
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+from sklearn.utils.class_weight import compute_sample_weight
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+KINDS = ("ridge", "logistic", "forest", "boosting")
+CUT = 3.0
+TOP = 5.0
+
+
+def best_threshold(y: np.ndarray, raw: np.ndarray, cut: float = CUT) -> float:
+    """The threshold on ``raw`` that maximises binary F1 of ``y >= cut`` (ties: the lowest)."""
+    truth = np.asarray(y) >= cut
+    if truth.all() or not truth.any():
+        return cut
+    cands = np.unique(np.round(raw, 4))
+    best, best_f1 = cut, -1.0
+    for t in cands:
+        pred = raw >= t
+        tp = np.sum(pred & truth)
+        f1 = 2 * tp / max(pred.sum() + truth.sum(), 1)
+        if f1 > best_f1:
+            best, best_f1 = float(t), f1
+    return best
+
+
+def remap(raw: np.ndarray, threshold: float, cut: float = CUT, top: float = TOP) -> np.ndarray:
+    """Monotone piecewise-linear map of [0, top] sending ``threshold`` to ``cut``."""
+    r = np.clip(np.asarray(raw, dtype=float), 0.0, top)
+    t = float(np.clip(threshold, 1e-3, top - 1e-3))
+    low = r * (cut / t)
+    high = cut + (r - t) * ((top - cut) / (top - t))
+    return np.where(r < t, low, high)
+
+
+class EduHead(RegressorMixin, BaseEstimator):
+    """Numeric features -> educational score in [0, 5].
+
+    ``kind``: ``ridge`` (regression), ``logistic`` (multinomial; expected label),
+    ``forest`` (random-forest regression) or ``boosting`` (histogram gradient
+    boosting). ``tune_cv`` folds choose the F1-best cut (0 disables it).
+    """
+
+    def __init__(
+        self,
+        kind: str = "ridge",
+        *,
+        alpha: float = 10.0,
+        C: float = 1.0,
+        n_estimators: int = 300,
+        class_weight: str | None = "balanced",
+        tune_cv: int = 3,
+        random_state: int = 0,
+    ) -> None:
+        self.kind = kind
+        self.alpha = alpha
+        self.C = C
+        self.n_estimators = n_estimators
+        self.class_weight = class_weight
+        self.tune_cv = tune_cv
+        self.random_state = random_state
+
+    def _make(self):
+        if self.kind == "ridge":
+            return make_pipeline(StandardScaler(), Ridge(alpha=self.alpha))
+        if self.kind == "logistic":
+            return make_pipeline(StandardScaler(), LogisticRegression(C=self.C, max_iter=2000))
+        if self.kind == "forest":
+            return RandomForestRegressor(
+                n_estimators=self.n_estimators,
+                min_samples_leaf=2,
+                max_features=0.3,
+                n_jobs=1,
+                random_state=self.random_state,
+            )
+        if self.kind == "boosting":
+            return HistGradientBoostingRegressor(
+                max_iter=self.n_estimators, learning_rate=0.05, random_state=self.random_state
+            )
+        raise ValueError(f"kind must be one of {KINDS}, not {self.kind!r}")
+
+    def _fit_one(self, X: np.ndarray, y: np.ndarray):
+        est = clone(self._make())
+        levels = np.rint(y).astype(int)
+        weights = None
+        if self.class_weight == "balanced" and len(np.unique(levels)) > 1:
+            weights = compute_sample_weight("balanced", levels)
+        last = est.steps[-1][0] if hasattr(est, "steps") else None
+        key = f"{last}__sample_weight" if last else "sample_weight"
+        target = levels if self.kind == "logistic" else y
+        est.fit(X, target, **({key: weights} if weights is not None else {}))
+        return est
+
+    def _raw(self, est, X: np.ndarray) -> np.ndarray:
+        if self.kind == "logistic":
+            classes = est.classes_ if not hasattr(est, "steps") else est.steps[-1][1].classes_
+            return est.predict_proba(X) @ classes.astype(float)
+        return est.predict(X)
+
+    def fit(self, X, y) -> EduHead:
+        X, y = validate_data(self, X, y, y_numeric=True)
+        y = np.asarray(y, dtype=float)
+        if self.kind not in KINDS:
+            raise ValueError(f"kind must be one of {KINDS}, not {self.kind!r}")
+        self.threshold_ = CUT
+        levels = np.rint(y).astype(int)
+        counts = np.bincount(levels - levels.min()) if len(levels) else np.array([0])
+        folds = min(self.tune_cv, int(counts[counts > 0].min()) if counts.any() else 0)
+        if self.tune_cv and folds >= 2 and (y >= CUT).any() and (y < CUT).any():
+            raw = np.zeros(len(y))
+            cv = StratifiedKFold(folds, shuffle=True, random_state=self.random_state)
+            for tr, te in cv.split(X, levels):
+                raw[te] = self._raw(self._fit_one(X[tr], y[tr]), X[te])
+            self.threshold_ = best_threshold(y, raw)
+        self.estimator_ = self._fit_one(X, y)
+        return self
+
+    def predict_raw(self, X) -> np.ndarray:
+        """Scores before the threshold remap (what Spearman and the ranking use)."""
+        check_is_fitted(self, "estimator_")
+        X = validate_data(self, X, reset=False)
+        return np.clip(self._raw(self.estimator_, X), 0.0, TOP)
+
+    def predict(self, X) -> np.ndarray:
+        return remap(self.predict_raw(X), self.threshold_)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        # Outputs are clipped to the 0-5 scale by design, so R^2 on arbitrary targets is poor.
+        tags.regressor_tags.poor_score = True
+        return tags

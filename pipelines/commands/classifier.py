@@ -1,0 +1,299 @@
+"""``train-classifier``, ``evaluate-classifier`` and ``score``: the educational-value model."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+
+import click
+import numpy as np
+
+from pipelines.commands._common import user_errors
+
+
+def _rows_texts_scores(path: str):
+    from classifiers.train import load_annotations
+
+    rows = load_annotations(path)
+    return rows, [r["text"] for r in rows], np.asarray([float(r["score"]) for r in rows])
+
+
+def _student_texts(patterns: tuple[str, ...], max_chars: int, limit: int | None) -> list[str]:
+    """Unlabelled texts for the student: each document cut into ``max_chars`` windows."""
+    from corpus.readers.base import Record
+    from corpus.readers.inputs import expand_inputs, read_path
+
+    out: list[str] = []
+    for path in expand_inputs(list(patterns)):
+        for rec in read_path(path):
+            if isinstance(rec, Record) and rec.text.strip():
+                t = rec.text
+                out += [t[i : i + max_chars] for i in range(0, len(t), max_chars)]
+    return out[:limit] if limit else out
+
+
+@click.command("train-classifier")
+@click.option(
+    "--annotations",
+    required=True,
+    type=click.Path(exists=True, dir_okay=False),
+    help="JSONL with 'text' and 'score' (0-5).",
+)
+@click.option(
+    "--output", required=True, type=click.Path(file_okay=False), help="Model directory to write."
+)
+@click.option(
+    "--encoder",
+    default="all-MiniLM-L6-v2",
+    show_default=True,
+    help="sentence-transformers name or path.",
+)
+@click.option(
+    "--head",
+    "head_kind",
+    type=click.Choice(["ridge", "logistic", "forest", "boosting"]),
+    default="ridge",
+    show_default=True,
+    help="scikit-learn head.",
+)
+@click.option(
+    "--pooling",
+    type=click.Choice(["mean", "first"]),
+    default="mean",
+    show_default=True,
+    help="Pool token windows: mean over windows or first window.",
+)
+@click.option(
+    "--stack-student/--no-stack-student",
+    default=True,
+    show_default=True,
+    help="Stack an out-of-fold fastText score into the head's features.",
+)
+@click.option(
+    "--student-corpus",
+    multiple=True,
+    help="Unlabelled inputs (paths/globs) the cascade student learns the teacher's scores on (repeatable).",
+)
+@click.option(
+    "--cv",
+    "folds",
+    default=5,
+    show_default=True,
+    help="Cross-validation folds for the model card (0: skip).",
+)
+@click.option(
+    "--batch-size", default=64, show_default=True, help="Token windows per encoder batch."
+)
+@user_errors
+def train_classifier(
+    annotations: str,
+    output: str,
+    encoder: str,
+    head_kind: str,
+    pooling: str,
+    stack_student: bool,
+    student_corpus: tuple[str, ...],
+    folds: int,
+    batch_size: int,
+) -> None:
+    """Train the educational-value model on judge labels and write MODEL_DIR with its model card.
+
+    Embeds each document with a frozen sentence-transformer, adds lexical
+    features and (by default) a stacked fastText score, fits a scikit-learn
+    head, and reports out-of-fold metrics on all labels and on random web
+    pages. With --student-corpus it also trains the fast cascade student on
+    the teacher's scores over those texts plus the labelled ones.
+
+    \b
+    Example:
+        primer train-classifier --annotations ../shared/data/labels/edu-annotations.jsonl \\
+            --output classifiers/models/edu-minilm \\
+            --student-corpus '../shared/data/web/*.jsonl.gz' \\
+            --student-corpus '../shared/data/textbooks/*.jsonl.gz'
+    """
+    from classifiers.model import EduModel, EduSpec
+    from classifiers.student import FastTextScorer
+    from classifiers.train import (
+        cross_validate,
+        metrics_sections,
+        now,
+        subsets,
+        versions,
+        write_model_card,
+    )
+
+    rows, texts, y = _rows_texts_scores(annotations)
+    spec = EduSpec(
+        encoder=encoder, pooling=pooling, stack_student=stack_student, head={"kind": head_kind}
+    )
+    model = EduModel(spec)
+    t0 = time.perf_counter()
+    emb = model.embedder(batch_size=batch_size).encode(texts)
+    click.echo(f"embedded {len(texts)} documents in {time.perf_counter() - t0:.0f}s", err=True)
+    sections: dict[str, str] = {}
+    cv_metrics: dict = {}
+    if folds >= 2:
+        oof = cross_validate(spec, texts, y, emb, folds=folds)
+        body, cv_metrics = metrics_sections(f"{folds}-fold out-of-fold", y, oof, subsets(rows))
+        sections["Cross-validated quality (out-of-fold)"] = body
+        click.echo(body)
+    model.fit(texts, y, embeddings=emb)
+    model.meta = {
+        "trained_at": now(),
+        "annotations": str(annotations),
+        "n_train": len(texts),
+        "label_histogram": np.bincount(np.rint(y).astype(int), minlength=6).tolist(),
+        "versions": versions(),
+        "cv": cv_metrics,
+    }
+    if student_corpus:
+        extra = _student_texts(student_corpus, spec.max_chars, None)
+        t0 = time.perf_counter()
+        teacher = model.predict(extra)
+        click.echo(
+            f"teacher scored {len(extra)} student texts in {time.perf_counter() - t0:.0f}s",
+            err=True,
+        )
+        # Judge labels where we have them, teacher scores elsewhere.
+        model.student = FastTextScorer(**spec.student).fit(
+            texts + extra, np.concatenate([y, teacher])
+        )
+        model.meta["student_corpus"] = (
+            f"{list(student_corpus)}: {len(extra)} windows of <= {spec.max_chars} chars + the labelled texts"
+        )
+    model.save(output)
+    write_model_card(output, model, sections)
+    click.echo(f"wrote {output}")
+
+
+@click.command("evaluate-classifier")
+@click.option(
+    "--model",
+    "model_dir",
+    default=None,
+    type=click.Path(file_okay=False),
+    help="Model directory (default: the shipped edu-minilm).",
+)
+@click.option(
+    "--annotations",
+    required=True,
+    type=click.Path(exists=True, dir_okay=False),
+    help="JSONL with 'text' and 'score' (0-5).",
+)
+@click.option(
+    "--card/--no-card",
+    default=True,
+    show_default=True,
+    help="Append the results to MODEL_DIR/README.md.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the metrics as JSON.")
+@user_errors
+def evaluate_classifier(model_dir: str | None, annotations: str, card: bool, as_json: bool) -> None:
+    """Score labelled documents with a trained model and print its quality.
+
+    Binary precision/recall/F1 at score >= 3, per-level F1, Spearman, a
+    confusion matrix and a calibration table, on all records and on random web
+    pages when the file says which they are. Use labels the model was not
+    trained on: on its own training data the numbers are inflated.
+
+    \b
+    Example:
+        primer evaluate-classifier --model classifiers/models/edu-minilm --annotations held-out.jsonl
+    """
+    from classifiers.model import SHIPPED_MODEL, load_edu_model
+    from classifiers.train import metrics_sections, now, subsets
+
+    rows, texts, y = _rows_texts_scores(annotations)
+    model = load_edu_model(model_dir)
+    pred = model.predict(texts)
+    body, raw = metrics_sections(f"evaluation on {Path(annotations).name}", y, pred, subsets(rows))
+    click.echo(json.dumps(raw, indent=2) if as_json else body)
+    if card:
+        readme = Path(model_dir or SHIPPED_MODEL) / "README.md"
+        with open(readme, "a", encoding="utf-8") as f:
+            f.write(f"\n## Evaluation ({now()}, `{annotations}`)\n\n{body}\n")
+
+
+@click.command("score")
+@click.argument("inputs", nargs=-1, required=True)
+@click.option(
+    "--output",
+    required=True,
+    type=click.Path(dir_okay=False),
+    help="Output .jsonl, .jsonl.gz or .jsonl.zst.",
+)
+@click.option(
+    "--model",
+    "model_dir",
+    default=None,
+    type=click.Path(file_okay=False),
+    help="Model directory (default: the shipped edu-minilm).",
+)
+@click.option("--batch-size", default=256, show_default=True, help="Documents per scoring batch.")
+@click.option(
+    "--cascade/--no-cascade",
+    default=False,
+    show_default=True,
+    help="Use the fastText student; the teacher only for uncertain documents.",
+)
+@user_errors
+def score(
+    inputs: tuple[str, ...], output: str, model_dir: str | None, batch_size: int, cascade: bool
+) -> None:
+    """Add edu_score (float 0-5) and edu_int to every input record; nothing is dropped.
+
+    Reads any input format primer reads (JSONL/Parquet/WARC/WET, plain or
+    compressed). Lines that cannot be parsed as records are counted on stderr.
+
+    \b
+    Example:
+        primer score '../shared/data/web/*.jsonl.gz' --output scored.jsonl.zst
+        primer score pages.jsonl --output scored.jsonl --cascade
+    """
+    from classifiers.cascade import cascade_predict
+    from classifiers.metrics import to_int
+    from classifiers.model import load_edu_model
+    from corpus.readers.base import Record
+    from corpus.readers.inputs import expand_inputs, read_path
+    from corpus.writer import JsonlWriter
+
+    model = load_edu_model(model_dir)
+    files = expand_inputs(list(inputs))
+    rejects = 0
+    t0 = time.perf_counter()
+
+    def flush(buf: list[dict], writer: JsonlWriter) -> None:
+        texts = [r["text"] or "" for r in buf]
+        s = cascade_predict(model, texts).scores if cascade else model.predict(texts)
+        for rec, v, k in zip(buf, s, to_int(s), strict=True):
+            rec["edu_score"], rec["edu_int"] = round(float(v), 4), int(k)
+            writer.write(rec)
+        buf.clear()
+
+    with JsonlWriter(output) as writer:
+        buf: list[dict] = []
+        for path in files:
+            for rec in read_path(path):
+                if not isinstance(rec, Record):
+                    rejects += 1
+                    continue
+                row = {"id": rec.id, "text": rec.text}
+                if rec.url:
+                    row["url"] = rec.url
+                row.update({k: v for k, v in rec.metadata.items() if k not in row})
+                buf.append(row)
+                if len(buf) >= batch_size:
+                    flush(buf, writer)
+        if buf:
+            flush(buf, writer)
+        n = writer.n_records
+    dt = time.perf_counter() - t0
+    click.echo(f"scored {n} records -> {output} ({n / max(dt, 1e-9):.1f} docs/s)", err=True)
+    if rejects:
+        click.echo(f"{rejects} unreadable input records skipped", err=True)
+    sys.stderr.flush()
+
+
+commands = [train_classifier, evaluate_classifier, score]
