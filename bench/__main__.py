@@ -16,7 +16,9 @@ from pathlib import Path
 
 def main(argv: list[str]) -> None:
     here = Path(__file__).parent
-    topics = argv or sorted(m.name for m in pkgutil.iter_modules([str(here)]) if not m.name.startswith("_"))
+    topics = argv or sorted(
+        m.name for m in pkgutil.iter_modules([str(here)]) if not m.name.startswith("_")
+    )
     for topic in topics:
         print(f"\n=== bench/{topic}.py " + "=" * 50, flush=True)
         start = time.perf_counter()

@@ -16,6 +16,7 @@ Rerun: ``make bench BENCH=ingest`` (or ``python -m bench ingest``).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import shutil
 import subprocess
@@ -52,10 +53,8 @@ def _tree_rss(proc: psutil.Process) -> int:
     except psutil.Error:
         return 0
     for p in procs:
-        try:
+        with contextlib.suppress(psutil.Error):
             total += p.memory_info().rss
-        except psutil.Error:
-            pass
     return total
 
 
@@ -79,8 +78,20 @@ def main(argv: list[str] | None = None) -> None:
         solo = time.perf_counter() - start
 
         # 2. the real command through local Ray
-        cmd = [sys.executable, "-m", "pipelines.cli", "run", "--input", str(tmp / "in"),
-               "--output", str(tmp / "ray"), "--until", "ingest", "--set", "ray.progress=false"]
+        cmd = [
+            sys.executable,
+            "-m",
+            "pipelines.cli",
+            "run",
+            "--input",
+            str(tmp / "in"),
+            "--output",
+            str(tmp / "ray"),
+            "--until",
+            "ingest",
+            "--set",
+            "ray.progress=false",
+        ]
         peak = 0
         start = time.perf_counter()
         proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -110,10 +121,14 @@ def main(argv: list[str] | None = None) -> None:
         "ray_run_docs_per_s_incl_startup": round(n / wall, 1),
         "ray_run_peak_rss_mib": round(peak / 2**20),
     }
-    print(f"ingest (read + filters + tokens), {n} docs in {len(inputs)} shards (C4 + CC samples x{COPIES})")
+    print(
+        f"ingest (read + filters + tokens), {n} docs in {len(inputs)} shards (C4 + CC samples x{COPIES})"
+    )
     print(f"  one core, in process      : {res['in_process_docs_per_s']:>8.1f} docs/s")
-    print(f"  primer run --until ingest : {res['ray_run_docs_per_s_incl_startup']:>8.1f} docs/s "
-          f"({wall:.1f} s wall incl. Ray start, exact dedup, write, index)")
+    print(
+        f"  primer run --until ingest : {res['ray_run_docs_per_s_incl_startup']:>8.1f} docs/s "
+        f"({wall:.1f} s wall incl. Ray start, exact dedup, write, index)"
+    )
     print(f"  peak RSS (driver + Ray)   : {res['ray_run_peak_rss_mib']:>8d} MiB")
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "ingest.json").write_text(json.dumps(res, indent=1))

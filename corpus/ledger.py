@@ -157,14 +157,24 @@ def build_index(
     con.execute("COMMIT")
 
 
-def start_run(con: duckdb.DuckDBPyConnection, run_id: str, command: str, config: dict, versions: dict) -> None:
+def start_run(
+    con: duckdb.DuckDBPyConnection, run_id: str, command: str, config: dict, versions: dict
+) -> None:
     con.execute(
         "INSERT INTO runs VALUES (?, ?, NULL, 'running', ?, ?, ?, NULL)",
-        [run_id, datetime.now(UTC).replace(tzinfo=None), command, json.dumps(config), json.dumps(versions)],
+        [
+            run_id,
+            datetime.now(UTC).replace(tzinfo=None),
+            command,
+            json.dumps(config),
+            json.dumps(versions),
+        ],
     )
 
 
-def finish_run(con: duckdb.DuckDBPyConnection, run_id: str, status: str, counts: dict[str, Any]) -> None:
+def finish_run(
+    con: duckdb.DuckDBPyConnection, run_id: str, status: str, counts: dict[str, Any]
+) -> None:
     con.execute(
         "UPDATE runs SET finished = ?, status = ?, counts = ? WHERE run_id = ?",
         [datetime.now(UTC).replace(tzinfo=None), status, json.dumps(counts), run_id],

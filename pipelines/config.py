@@ -30,7 +30,9 @@ class ShardConfig(Section):
 
 
 class RayConfig(Section):
-    address: str | None = Field(None, description="Ray cluster address; default RAY_ADDRESS or local")
+    address: str | None = Field(
+        None, description="Ray cluster address; default RAY_ADDRESS or local"
+    )
     num_cpus: int | None = Field(None, ge=1, description="local Ray only; default all cores")
     progress: bool = Field(True, description="show Ray Data progress bars")
 

@@ -58,16 +58,23 @@ def _paragraphs_to_html(text: str) -> str:
 
 def build_warc(dest: Path) -> int:
     from pydoc_data.topics import topics
+
     from warcio.statusandheaders import StatusAndHeaders
     from warcio.warcwriter import WARCWriter
 
     buf = io.BytesIO()
     writer = WARCWriter(buf, gzip=True)
     for name in sorted(topics):
-        page = _PAGE.format(title=html.escape(name), body=_paragraphs_to_html(topics[name])).encode()
-        headers = StatusAndHeaders("200 OK", [("Content-Type", "text/html; charset=utf-8")], protocol="HTTP/1.1")
+        page = _PAGE.format(
+            title=html.escape(name), body=_paragraphs_to_html(topics[name])
+        ).encode()
+        headers = StatusAndHeaders(
+            "200 OK", [("Content-Type", "text/html; charset=utf-8")], protocol="HTTP/1.1"
+        )
         url = f"https://docs.python.org/3/reference/topics/{name}.html"
-        record = writer.create_warc_record(url, "response", payload=io.BytesIO(page), http_headers=headers)
+        record = writer.create_warc_record(
+            url, "response", payload=io.BytesIO(page), http_headers=headers
+        )
         writer.write_record(record)
     dest.write_bytes(buf.getvalue())
     return len(topics)
@@ -75,30 +82,53 @@ def build_warc(dest: Path) -> int:
 
 def _records():
     for name in sorted(sys.stdlib_module_names):
-        if name.startswith("_") or name in {"antigravity", "this", "idlelib", "tkinter", "turtledemo"}:
+        if name.startswith("_") or name in {
+            "antigravity",
+            "this",
+            "idlelib",
+            "tkinter",
+            "turtledemo",
+        }:
             continue
         try:
             doc = importlib.import_module(name).__doc__
         except Exception:  # noqa: BLE001 - platform-specific modules
             continue
         if doc and len(doc) > 80:
-            yield {"id": f"stdlib/{name}", "text": doc.strip(), "url": f"https://docs.python.org/3/library/{name}.html",
-                   "metadata": {"kind": "module-docstring"}}
+            yield {
+                "id": f"stdlib/{name}",
+                "text": doc.strip(),
+                "url": f"https://docs.python.org/3/library/{name}.html",
+                "metadata": {"kind": "module-docstring"},
+            }
     for dist in sorted(md.distributions(), key=lambda d: (d.metadata["Name"] or "").lower()):
         name = dist.metadata["Name"]
         body = dist.metadata.get_payload() or dist.metadata.get("Description") or ""
         if name and len(body) > 200:
-            yield {"id": f"pypi/{name}/description", "text": body.strip(), "url": f"https://pypi.org/project/{name}/",
-                   "metadata": {"kind": "package-description"}}
+            yield {
+                "id": f"pypi/{name}/description",
+                "text": body.strip(),
+                "url": f"https://pypi.org/project/{name}/",
+                "metadata": {"kind": "package-description"},
+            }
         for f in dist.files or []:
-            if any(k in f.name.upper() for k in ("LICENSE", "COPYING")) and f.suffix in ("", ".txt", ".md", ".rst"):
+            if any(k in f.name.upper() for k in ("LICENSE", "COPYING")) and f.suffix in (
+                "",
+                ".txt",
+                ".md",
+                ".rst",
+            ):
                 try:
                     text = f.read_text(encoding="utf-8")
                 except (OSError, UnicodeDecodeError):
                     continue
                 if len(text) > 200:
-                    yield {"id": f"pypi/{name}/{f.name}", "text": text.strip(), "url": None,
-                           "metadata": {"kind": "license"}}
+                    yield {
+                        "id": f"pypi/{name}/{f.name}",
+                        "text": text.strip(),
+                        "url": None,
+                        "metadata": {"kind": "license"},
+                    }
 
 
 def build_jsonl(dest: Path) -> int:

@@ -19,7 +19,10 @@ def exact_dedup(docs_glob: str, out_file: Path) -> int:
     tmp = out_file.with_name(out_file.name + ".tmp")
     con = duckdb.connect()
     columns = {
-        r[0] for r in con.execute(f"DESCRIBE SELECT * FROM read_parquet('{docs_glob}', union_by_name = true)").fetchall()
+        r[0]
+        for r in con.execute(
+            f"DESCRIBE SELECT * FROM read_parquet('{docs_glob}', union_by_name = true)"
+        ).fetchall()
     }
     if "text_hash" not in columns:  # filters disabled: nothing hashed, nothing to dedup exactly
         con.execute(

@@ -81,13 +81,17 @@ def to_table(batch: Batch) -> pa.Table:
     return pa.Table.from_arrays(arrays, names=names)
 
 
-def _rows(path: Path, key: str, records: Iterable[Record | Reject], rejects: list[dict]) -> Iterator[dict]:
+def _rows(
+    path: Path, key: str, records: Iterable[Record | Reject], rejects: list[dict]
+) -> Iterator[dict]:
     from corpus.urls import domain
 
     source_file = str(path)
     for item in records:
         if isinstance(item, Reject):
-            rejects.append({"source_file": source_file, "position": item.position, "error": item.error})
+            rejects.append(
+                {"source_file": source_file, "position": item.position, "error": item.error}
+            )
             continue
         meta = item.metadata or {}
         yield {
@@ -128,7 +132,9 @@ def ingest_shard(
 
         def read(p: Path) -> Iterable[Record | Reject]:
             return read_path(
-                p, max_record_bytes=config.reader.max_record_bytes, extractor=config.reader.extractor
+                p,
+                max_record_bytes=config.reader.max_record_bytes,
+                extractor=config.reader.extractor,
             )
 
     start = time.perf_counter()
@@ -141,7 +147,9 @@ def ingest_shard(
 
     rejects: list[dict] = []
     n_docs = n_dropped = 0
-    for i, batch in enumerate(_batches(_rows(path, key, read(path), rejects), config.reader.batch_size)):
+    for i, batch in enumerate(
+        _batches(_rows(path, key, read(path), rejects), config.reader.batch_size)
+    ):
         for stage in stages:
             batch = stage.process(batch)
         n_docs += len(batch["uid"])
@@ -150,7 +158,9 @@ def ingest_shard(
 
     rej_table = pa.Table.from_pylist(
         rejects,
-        schema=pa.schema([("source_file", pa.string()), ("position", pa.int64()), ("error", pa.string())]),
+        schema=pa.schema(
+            [("source_file", pa.string()), ("position", pa.int64()), ("error", pa.string())]
+        ),
     )
     rej_path = layout.rejects_file(key)
     rej_path.parent.mkdir(parents=True, exist_ok=True)

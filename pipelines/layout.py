@@ -1,11 +1,11 @@
 """Where a run keeps its files under ``OUT/``, and the per-shard completion markers.
 
-    OUT/corpus/part-NNNNN.jsonl.zst      kept documents (text, id, metadata)
-    OUT/corpus.duckdb                    the ledger: documents, runs, rejects
-    OUT/work/docs/<key>/*.parquet        every input document with its ingest decisions
-    OUT/work/rejects/<key>.parquet       input that could not be parsed
-    OUT/work/done/<key>.json             written last: the shard is finished
-    OUT/work/exact.parquet, near/, edu/  global decisions (exact, near-dup, edu scores)
+OUT/corpus/part-NNNNN.jsonl.zst      kept documents (text, id, metadata)
+OUT/corpus.duckdb                    the ledger: documents, runs, rejects
+OUT/work/docs/<key>/*.parquet        every input document with its ingest decisions
+OUT/work/rejects/<key>.parquet       input that could not be parsed
+OUT/work/done/<key>.json             written last: the shard is finished
+OUT/work/exact.parquet, near/, edu/  global decisions (exact, near-dup, edu scores)
 """
 
 from __future__ import annotations
@@ -75,7 +75,11 @@ class Layout:
 
     def done_markers(self) -> list[dict[str, Any]]:
         root = self.work / "done"
-        return [json.loads(p.read_text()) for p in sorted(root.glob("*.json"))] if root.is_dir() else []
+        return (
+            [json.loads(p.read_text()) for p in sorted(root.glob("*.json"))]
+            if root.is_dir()
+            else []
+        )
 
     def docs_glob(self) -> str:
         return str(self.work / "docs" / "*" / "*.parquet")

@@ -9,6 +9,7 @@ temp directory and swapped in, so readers never see a half-written corpus.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
@@ -21,7 +22,6 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
-import pyarrow as pa
 import pyarrow.parquet as pq
 
 from corpus import ledger
@@ -53,19 +53,29 @@ def _versions() -> dict[str, str]:
     from importlib.metadata import PackageNotFoundError, version
 
     out = {}
-    for pkg in ("primer-corpus", "ray", "duckdb", "pyarrow", "fasttext-numpy2", "sentence-transformers", "tiktoken"):
-        try:
+    for pkg in (
+        "primer-corpus",
+        "ray",
+        "duckdb",
+        "pyarrow",
+        "fasttext-numpy2",
+        "sentence-transformers",
+        "tiktoken",
+    ):
+        with contextlib.suppress(PackageNotFoundError):
             out[pkg] = version(pkg)
-        except PackageNotFoundError:
-            pass
     return out
 
 
-def _state_fingerprint(layout: Layout, config: PipelineConfig, until: str, against: list[str]) -> str:
+def _state_fingerprint(
+    layout: Layout, config: PipelineConfig, until: str, against: list[str]
+) -> str:
     """What the global steps depend on: finished shards, decision-relevant config, step."""
     cfg = config.model_dump(exclude={"inputs", "output", "ray"})
     markers = [{k: m[k] for k in ("key", "fingerprint", "n_docs")} for m in layout.done_markers()]
-    blob = json.dumps({"cfg": cfg, "markers": markers, "until": until, "against": against}, sort_keys=True)
+    blob = json.dumps(
+        {"cfg": cfg, "markers": markers, "until": until, "against": against}, sort_keys=True
+    )
     return hashlib.sha256(blob.encode()).hexdigest()
 
 
@@ -95,7 +105,9 @@ def run_pipeline(
     layout.out.mkdir(parents=True, exist_ok=True)
     _cleanup_interrupted(layout)
 
-    result = RunResult(run_id=time.strftime("%Y%m%dT%H%M%S-") + uuid.uuid4().hex[:6], out=layout.out)
+    result = RunResult(
+        run_id=time.strftime("%Y%m%dT%H%M%S-") + uuid.uuid4().hex[:6], out=layout.out
+    )
     con = ledger.connect(layout.ledger)
     ledger.start_run(con, result.run_id, command, config.model_dump(mode="json"), _versions())
     con.close()  # workers never touch the ledger; reopen at the end
@@ -136,7 +148,9 @@ def _run_steps(config, layout, files, until, force, against, result: RunResult) 
             Resources(cpus=1),
         )
         for s in sorted(result.ingested, key=lambda s: s["path"]):
-            _say(f"  {s['path']}: {s['n_docs']} docs, {s['n_rejects']} rejects, {s['seconds']:.1f} s")
+            _say(
+                f"  {s['path']}: {s['n_docs']} docs, {s['n_rejects']} rejects, {s['seconds']:.1f} s"
+            )
     else:
         _say(f"ingest: all {len(files)} shard(s) already done")
 
@@ -156,7 +170,9 @@ def _run_steps(config, layout, files, until, force, against, result: RunResult) 
     state_file.unlink(missing_ok=True)
 
     if not any((layout.work / "docs").glob("*/*.parquet")):
-        raise RuntimeError(f"no documents in any input ({len(files)} file(s)); see the rejects above")
+        raise RuntimeError(
+            f"no documents in any input ({len(files)} file(s)); see the rejects above"
+        )
     n_exact = exact_dedup(layout.docs_glob(), layout.work / "exact.parquet")
     _say(f"exact dedup: {n_exact} duplicate(s)")
     if until != "ingest" and config.dedup.enabled:
@@ -167,7 +183,9 @@ def _run_steps(config, layout, files, until, force, against, result: RunResult) 
     if until in ("classify", "all") and config.classify.enabled:
         _classify(config, layout)
         min_edu = config.classify.min_edu_score
-    n_kept, _ = write_corpus(layout, layout.corpus, config.shards, min_edu, layout.work / "shards.parquet")
+    n_kept, _ = write_corpus(
+        layout, layout.corpus, config.shards, min_edu, layout.work / "shards.parquet"
+    )
     _say(f"write: {n_kept} kept document(s) -> {layout.corpus}")
     con = ledger.connect(layout.ledger)
     ledger.build_index(con, layout, min_edu, layout.work / "shards.parquet")
@@ -192,7 +210,9 @@ def _export(layout: Layout, sql: str, dest: Path) -> list[str]:
     shutil.rmtree(dest, ignore_errors=True)
     dest.mkdir(parents=True)
     con = duckdb.connect()
-    con.execute(f"COPY ({sql}) TO '{dest}' (FORMAT parquet, FILE_SIZE_BYTES '64MB', OVERWRITE_OR_IGNORE)")
+    con.execute(
+        f"COPY ({sql}) TO '{dest}' (FORMAT parquet, FILE_SIZE_BYTES '64MB', OVERWRITE_OR_IGNORE)"
+    )
     con.close()
     return sorted(str(p) for p in dest.glob("*.parquet"))
 
@@ -211,7 +231,8 @@ def _near_dedup(config: PipelineConfig, layout: Layout, against: list[str]) -> N
 
     inputs = _export(
         layout,
-        _survivors_sql(layout, "uid, id, source_file, position, text") + " ORDER BY source_file, position",
+        _survivors_sql(layout, "uid, id, source_file, position, text")
+        + " ORDER BY source_file, position",
         layout.work / "near_input",
     )
     near_dir = layout.work / "near"
@@ -221,7 +242,11 @@ def _near_dedup(config: PipelineConfig, layout: Layout, against: list[str]) -> N
     rb.init(config.ray.address, config.ray.num_cpus, progress=config.ray.progress)
     near_dedup(inputs, near_dir, config.dedup, against=[Path(a) / "work" / "near" for a in against])
     shutil.rmtree(layout.work / "near_input", ignore_errors=True)
-    n = pq.read_metadata(near_dir / "near_dups.parquet").num_rows if (near_dir / "near_dups.parquet").exists() else 0
+    n = (
+        pq.read_metadata(near_dir / "near_dups.parquet").num_rows
+        if (near_dir / "near_dups.parquet").exists()
+        else 0
+    )
     _say(f"near dedup: {n} near-duplicate(s)")
 
 
@@ -265,4 +290,10 @@ def _counts(layout: Layout) -> dict[str, Any]:
         return {}
     finally:
         con.close()
-    return {"documents": row[0], "kept": row[1], "kept_tokens": int(row[2]), "dropped_by_stage": by_stage, "rejects": n_rejects}
+    return {
+        "documents": row[0],
+        "kept": row[1],
+        "kept_tokens": int(row[2]),
+        "dropped_by_stage": by_stage,
+        "rejects": n_rejects,
+    }

@@ -17,7 +17,16 @@ from pipelines.config import ShardConfig
 from pipelines.layout import Layout
 
 # Ledger columns copied into each kept document's metadata (Dolma/datatrove read `metadata`).
-METADATA_COLUMNS = ("url", "domain", "lang", "lang_score", "n_tokens", "edu_score", "source", "source_file")
+METADATA_COLUMNS = (
+    "url",
+    "domain",
+    "lang",
+    "lang_score",
+    "n_tokens",
+    "edu_score",
+    "source",
+    "source_file",
+)
 
 
 def document_metadata(row: dict[str, Any]) -> dict[str, Any]:
@@ -49,13 +58,19 @@ def write_corpus(
     schema = pa.schema([("uid", pa.string()), ("shard", pa.string())])
     shard_map_file.parent.mkdir(parents=True, exist_ok=True)
     tmp_map = shard_map_file.with_name(shard_map_file.name + ".tmp")
-    with pq.ParquetWriter(tmp_map, schema) as shard_map, ShardedWriter(new, shards.max_docs, shards.max_bytes) as writer:
+    with (
+        pq.ParquetWriter(tmp_map, schema) as shard_map,
+        ShardedWriter(new, shards.max_docs, shards.max_bytes) as writer,
+    ):
         for batch in reader:
             rows = batch.to_pylist()
             parts = [
-                writer.write({"id": r["id"], "text": r["text"], "metadata": document_metadata(r)}) for r in rows
+                writer.write({"id": r["id"], "text": r["text"], "metadata": document_metadata(r)})
+                for r in rows
             ]
-            shard_map.write_table(pa.table({"uid": [r["uid"] for r in rows], "shard": parts}, schema=schema))
+            shard_map.write_table(
+                pa.table({"uid": [r["uid"] for r in rows], "shard": parts}, schema=schema)
+            )
             n_docs += len(rows)
             n_tokens += sum(r.get("n_tokens") or 0 for r in rows)
     con.close()

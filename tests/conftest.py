@@ -11,7 +11,9 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
 
-SHARED = Path(os.environ.get("PRIMER_SHARED", Path(__file__).resolve().parents[1] / ".." / "shared"))
+SHARED = Path(
+    os.environ.get("PRIMER_SHARED", Path(__file__).resolve().parents[1] / ".." / "shared")
+)
 
 
 @pytest.fixture(scope="session")

@@ -8,7 +8,10 @@ from collections.abc import Callable
 import click
 
 config_option = click.option(
-    "--config", "config_path", type=click.Path(dir_okay=False), help="YAML config file (see configs/)."
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False),
+    help="YAML config file (see configs/).",
 )
 set_option = click.option(
     "--set",
@@ -29,6 +32,8 @@ def user_errors(fn: Callable) -> Callable:
         try:
             return fn(*args, **kwargs)
         except (ConfigError, InputError, FileNotFoundError, ValueError) as e:
-            raise click.ClickException(str(e).splitlines()[0] if str(e) else type(e).__name__) from e
+            raise click.ClickException(
+                str(e).splitlines()[0] if str(e) else type(e).__name__
+            ) from e
 
     return wrapper

@@ -24,11 +24,11 @@ def demo_command(output, force, overrides):
         primer demo --output demo-out
         primer sql demo-out "SELECT drop_stage, drop_reason, count(*) FROM documents GROUP BY ALL"
     """
+    from corpus import ledger
     from pipelines.commands.ledger import format_rows
     from pipelines.config import load_config
     from pipelines.demo import sample_paths
     from pipelines.run import run_pipeline
-    from corpus import ledger
 
     inputs = tuple(str(p) for p in sample_paths())
     config = load_config(None, overrides, inputs=inputs, output=output)
@@ -44,7 +44,7 @@ def demo_command(output, force, overrides):
         f"\nkept {kept[0]} documents ({kept[1]:,} tokens)\n"
         f"corpus: {Path(output) / 'corpus'}/part-*.jsonl.zst\n"
         f"ledger: {Path(output) / 'corpus.duckdb'}\n"
-        f"try:    .venv/bin/primer sql {output} \"SELECT drop_reason, count(*) FROM documents GROUP BY 1\""
+        f'try:    .venv/bin/primer sql {output} "SELECT drop_reason, count(*) FROM documents GROUP BY 1"'
     )
 
 

@@ -38,7 +38,13 @@ def format_rows(columns: list[str], rows: list[tuple], fmt: str) -> str:
 @click.command("sql")
 @click.argument("out")
 @click.argument("query")
-@click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table", show_default=True)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["table", "csv", "json"]),
+    default="table",
+    show_default=True,
+)
 @user_errors
 def sql_command(out, query, fmt):
     """Run a SQL query on OUT's ledger (tables: documents, runs, rejects; views: funnel, token_yield, clusters).
@@ -93,9 +99,16 @@ def stats_command(out):
 
 @click.command("select")
 @click.argument("out")
-@click.option("--min-edu", type=float, required=True, help="Keep documents whose stored edu_score is at least this.")
+@click.option(
+    "--min-edu",
+    type=float,
+    required=True,
+    help="Keep documents whose stored edu_score is at least this.",
+)
 @click.option("--output", "-o", required=True, help="New output directory for the selected corpus.")
-@click.option("--max-docs", type=int, default=100_000, show_default=True, help="Documents per output part.")
+@click.option(
+    "--max-docs", type=int, default=100_000, show_default=True, help="Documents per output part."
+)
 @user_errors
 def select_command(out, min_edu, output, max_docs):
     """Write a new corpus from OUT's stored scores at another edu threshold; no model runs.
@@ -111,7 +124,9 @@ def select_command(out, min_edu, output, max_docs):
     from pipelines.select import select_corpus
 
     n, tokens = select_corpus(Path(out), Path(output), min_edu, max_docs)
-    click.echo(f"selected {n} documents ({tokens:,} tokens) into {Path(output) / 'corpus'}", err=False)
+    click.echo(
+        f"selected {n} documents ({tokens:,} tokens) into {Path(output) / 'corpus'}", err=False
+    )
     sys.stdout.flush()
 
 

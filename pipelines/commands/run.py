@@ -11,7 +11,9 @@ from pipelines.commands._common import config_option, set_option, user_errors
 
 @click.command("run")
 @config_option
-@click.option("--input", "-i", "inputs", multiple=True, help="Path, glob or directory (repeatable).")
+@click.option(
+    "--input", "-i", "inputs", multiple=True, help="Path, glob or directory (repeatable)."
+)
 @click.option("--output", "-o", help="Output directory: corpus/, corpus.duckdb, work/.")
 @click.option("--tokenizer", help="cl100k_base (default) or a Hugging Face tokenizer.json path.")
 @click.option(
@@ -21,7 +23,9 @@ from pipelines.commands._common import config_option, set_option, user_errors
     show_default=True,
     help="Stop after this step (the corpus and ledger are still written).",
 )
-@click.option("--against", multiple=True, help="Earlier output dir to near-dedup against (repeatable).")
+@click.option(
+    "--against", multiple=True, help="Earlier output dir to near-dedup against (repeatable)."
+)
 @click.option("--force", is_flag=True, help="Redo every shard and step instead of resuming.")
 @set_option
 @user_errors
@@ -41,7 +45,9 @@ def run_command(config_path, inputs, output, tokenizer, until, against, force, o
     from pipelines.run import run_pipeline
 
     config = load_config(config_path, overrides, inputs=inputs, output=output, tokenizer=tokenizer)
-    result = run_pipeline(config, until=until, force=force, against=list(against), command=" ".join(sys.argv))
+    result = run_pipeline(
+        config, until=until, force=force, against=list(against), command=" ".join(sys.argv)
+    )
     c = result.counts
     click.echo(
         f"[primer] done: {c.get('documents', 0)} documents read, {c.get('kept', 0)} kept "
@@ -52,7 +58,9 @@ def run_command(config_path, inputs, output, tokenizer, until, against, force, o
 
 @click.command("index")
 @click.argument("out", type=click.Path(exists=True, file_okay=False))
-@click.option("--min-edu", type=float, help="Edu threshold for low-edu drops (default: from the last run).")
+@click.option(
+    "--min-edu", type=float, help="Edu threshold for low-edu drops (default: from the last run)."
+)
 @user_errors
 def index_command(out, min_edu):
     """Rebuild the DuckDB ledger of OUT from its work files (no model runs).

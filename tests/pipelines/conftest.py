@@ -33,9 +33,20 @@ def _doc(i: int, topic: str) -> str:
     )
 
 
-TOPICS = ["fractions", "photosynthesis", "gravity", "the water cycle", "prime numbers",
-          "plate tectonics", "electric circuits", "the French revolution", "cell division",
-          "probability", "sound waves", "chemical bonds"]
+TOPICS = [
+    "fractions",
+    "photosynthesis",
+    "gravity",
+    "the water cycle",
+    "prime numbers",
+    "plate tectonics",
+    "electric circuits",
+    "the French revolution",
+    "cell division",
+    "probability",
+    "sound waves",
+    "chemical bonds",
+]
 
 
 @pytest.fixture
@@ -44,10 +55,23 @@ def web_shards(tmp_path: Path) -> dict:
     junk that the filters drop, and bad lines that become rejects."""
     a, b = tmp_path / "in" / "a.jsonl", tmp_path / "in" / "b.jsonl.gz"
     a.parent.mkdir()
-    rows_a = [{"id": f"a{i}", "text": _doc(i, t), "url": f"https://site{i}.example.org/p"} for i, t in enumerate(TOPICS[:6])]
+    rows_a = [
+        {"id": f"a{i}", "text": _doc(i, t), "url": f"https://site{i}.example.org/p"}
+        for i, t in enumerate(TOPICS[:6])
+    ]
     rows_a.append({"id": "a-short", "text": "Click here."})
-    rows_a.append({"id": "a-de", "text": "Dies ist ein deutscher Text über die Geschichte der Stadt und ihre Menschen. " * 5})
-    lines_a = [json.dumps(r) for r in rows_a] + ["{not json", json.dumps([1, 2]), json.dumps({"id": "x"})]
+    rows_a.append(
+        {
+            "id": "a-de",
+            "text": "Dies ist ein deutscher Text über die Geschichte der Stadt und ihre Menschen. "
+            * 5,
+        }
+    )
+    lines_a = [json.dumps(r) for r in rows_a] + [
+        "{not json",
+        json.dumps([1, 2]),
+        json.dumps({"id": "x"}),
+    ]
     a.write_text("\n".join(lines_a) + "\n")
     rows_b = [{"id": f"b{i}", "text": _doc(i + 100, t)} for i, t in enumerate(TOPICS[6:])]
     # Same text as a0 up to whitespace: an exact duplicate in another shard.

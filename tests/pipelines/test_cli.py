@@ -22,13 +22,17 @@ def test_every_command_has_help_with_example(name):
 
 
 def test_bad_config_key_is_one_line_error(tmp_path):
-    result = CliRunner().invoke(main, ["run", "--input", "x.jsonl", "--output", str(tmp_path), "--set", "filters.typo=1"])
+    result = CliRunner().invoke(
+        main, ["run", "--input", "x.jsonl", "--output", str(tmp_path), "--set", "filters.typo=1"]
+    )
     assert result.exit_code != 0
     assert "filters.typo" in result.output and "Traceback" not in result.output
 
 
 def test_missing_input_fails_before_ray(tmp_path):
-    result = CliRunner().invoke(main, ["run", "--input", str(tmp_path / "none-*.jsonl"), "--output", str(tmp_path / "o")])
+    result = CliRunner().invoke(
+        main, ["run", "--input", str(tmp_path / "none-*.jsonl"), "--output", str(tmp_path / "o")]
+    )
     assert result.exit_code != 0 and "Error" in result.output
     assert not (tmp_path / "o" / "work").exists()
 
@@ -40,8 +44,14 @@ def test_sql_formats(tmp_path):
     con = duckdb.connect(str(db))
     con.execute("CREATE TABLE documents AS SELECT 'en' AS lang, 3 AS n")
     con.close()
-    for fmt, expect in [("table", "lang"), ("csv", "lang,n\nen,3"), ("json", '{"lang": "en", "n": 3}')]:
-        result = CliRunner().invoke(main, ["sql", str(tmp_path), "SELECT * FROM documents", "--format", fmt])
+    for fmt, expect in [
+        ("table", "lang"),
+        ("csv", "lang,n\nen,3"),
+        ("json", '{"lang": "en", "n": 3}'),
+    ]:
+        result = CliRunner().invoke(
+            main, ["sql", str(tmp_path), "SELECT * FROM documents", "--format", fmt]
+        )
         assert result.exit_code == 0 and expect in result.output, result.output
     bad = CliRunner().invoke(main, ["sql", str(tmp_path), "SELECT nope FROM documents"])
     assert bad.exit_code != 0 and "nope" in bad.output

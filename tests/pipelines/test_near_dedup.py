@@ -48,12 +48,15 @@ def corpus(tmp_path: Path) -> dict:
     rng = np.random.default_rng(7)
     base = [random_doc(rng) for _ in range(12)]
     a = [(f"a{i}", w) for i, w in enumerate(base[:8])]
-    b = [
-        ("b-near-a1", edit(base[1], rng, 3)),  # Jaccard ~0.9 with a1
-        ("b-near-a5", edit(base[5], rng, 2)),
-        ("b-also-a5", edit(base[5], rng, 4)),  # a 3-member cluster across files
-        ("b-far-a2", edit(base[2], rng, 40)),  # Jaccard ~0.3: not a duplicate
-    ] + [(f"b{i}", w) for i, w in enumerate(base[8:])]
+    b = (
+        [
+            ("b-near-a1", edit(base[1], rng, 3)),  # Jaccard ~0.9 with a1
+            ("b-near-a5", edit(base[5], rng, 2)),
+            ("b-also-a5", edit(base[5], rng, 4)),  # a 3-member cluster across files
+            ("b-far-a2", edit(base[2], rng, 40)),  # Jaccard ~0.3: not a duplicate
+        ]
+        + [(f"b{i}", w) for i, w in enumerate(base[8:])]
+    )
     b.append(("b-empty", []))
     files = [write(tmp_path / "in" / "a.parquet", a), write(tmp_path / "in" / "b.parquet", b)]
     return {"files": files, "base": base, "rng": rng, "tmp": tmp_path}
@@ -90,14 +93,20 @@ def test_near_dedup_then_against_an_earlier_run(ray_local, corpus):
     rng = corpus["rng"]
     new = write(
         corpus["tmp"] / "in2" / "c.parquet",
-        [("c-near-a3", edit(corpus["base"][3], rng, 2)), ("c-new", random_doc(rng)), ("c-near-b", edit(corpus["base"][9], rng, 2))],
+        [
+            ("c-near-a3", edit(corpus["base"][3], rng, 2)),
+            ("c-new", random_doc(rng)),
+            ("c-near-b", edit(corpus["base"][9], rng, 2)),
+        ],
     )
     out2 = corpus["tmp"] / "out2"
     near_dedup([new], out2, DedupConfig(), against=[out])
     drops2 = drops_of(out2)
     assert {k: v["duplicate_of"] for k, v in drops2.items()} == {"c:0": "a3", "c:2": "b1"}
     assert drops2["c:0"]["dup_cluster"] == "a:3"
-    kept2 = set(pq.read_table(sorted((out2 / "minhash").glob("bands-*.parquet")))["uid"].to_pylist())
+    kept2 = set(
+        pq.read_table(sorted((out2 / "minhash").glob("bands-*.parquet")))["uid"].to_pylist()
+    )
     assert kept2 == {"c:1"}
 
 

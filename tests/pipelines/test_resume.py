@@ -38,17 +38,36 @@ def _make_shards(root: Path) -> list[str]:
 @pytest.mark.slow
 def test_kill_and_resume_equals_clean_run(tmp_path):
     inputs = _make_shards(tmp_path / "in")
-    common = ["--set", "ray.num_cpus=1", "--set", "ray.progress=false", "--set", "classify.enabled=false",
-              "--set", "dedup.enabled=false", "--set", "reader.batch_size=100"]
+    common = [
+        "--set",
+        "ray.num_cpus=1",
+        "--set",
+        "ray.progress=false",
+        "--set",
+        "classify.enabled=false",
+        "--set",
+        "dedup.enabled=false",
+        "--set",
+        "reader.batch_size=100",
+    ]
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
 
     clean = tmp_path / "clean"
-    subprocess.run(_primer("run", "--input", inputs[0], "--output", str(clean), *common), check=True, env=env,
-                   capture_output=True)
+    subprocess.run(
+        _primer("run", "--input", inputs[0], "--output", str(clean), *common),
+        check=True,
+        env=env,
+        capture_output=True,
+    )
 
     killed = tmp_path / "killed"
-    proc = subprocess.Popen(_primer("run", "--input", inputs[0], "--output", str(killed), *common), env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    proc = subprocess.Popen(
+        _primer("run", "--input", inputs[0], "--output", str(killed), *common),
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     done = killed / "work" / "done"
     deadline = time.time() + 240
     while time.time() < deadline and not (done.is_dir() and any(done.glob("*.json"))):
@@ -58,8 +77,13 @@ def test_kill_and_resume_equals_clean_run(tmp_path):
     n_done = len(list(done.glob("*.json")))
     assert 0 < n_done < N_SHARDS, "the kill did not land mid-run"
 
-    rerun = subprocess.run(_primer("run", "--input", inputs[0], "--output", str(killed), *common), env=env,
-                           capture_output=True, text=True, check=True)
+    rerun = subprocess.run(
+        _primer("run", "--input", inputs[0], "--output", str(killed), *common),
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     assert f"{N_SHARDS - n_done} shard(s) to process, {n_done} already done" in rerun.stdout
 
     assert read_corpus(killed) == read_corpus(clean)

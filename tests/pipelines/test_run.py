@@ -36,7 +36,11 @@ def _config(paths, out, **over):
 
 def test_run_ledger_corpus_and_rerun(ray_local, web_shards, tmp_path):
     out = tmp_path / "out"
-    cfg = _config(web_shards["paths"], out, **{"classify.enabled": "false", "dedup.enabled": "false", "shards.max_docs": 4})
+    cfg = _config(
+        web_shards["paths"],
+        out,
+        **{"classify.enabled": "false", "dedup.enabled": "false", "shards.max_docs": 4},
+    )
     result = run_pipeline(cfg)
     assert not result.up_to_date
 
@@ -61,8 +65,15 @@ def test_run_ledger_corpus_and_rerun(ray_local, web_shards, tmp_path):
     for d in docs:
         assert set(d) == {"id", "text", "metadata"}
         assert d["metadata"]["n_tokens"] > 0 and d["metadata"]["lang"] == "en"
-    assert ledger(out, "SELECT count(*) FROM documents WHERE kept AND (shard IS NULL OR n_tokens IS NULL)")[0][0] == 0
-    assert ledger(out, "SELECT sum(n_tokens) FROM documents WHERE kept")[0][0] == sum(d["metadata"]["n_tokens"] for d in docs)
+    assert (
+        ledger(
+            out, "SELECT count(*) FROM documents WHERE kept AND (shard IS NULL OR n_tokens IS NULL)"
+        )[0][0]
+        == 0
+    )
+    assert ledger(out, "SELECT sum(n_tokens) FROM documents WHERE kept")[0][0] == sum(
+        d["metadata"]["n_tokens"] for d in docs
+    )
 
     # Funnel adds up.
     funnel = ledger(out, "SELECT stage, dropped, remaining FROM funnel ORDER BY ord")
@@ -91,7 +102,10 @@ def test_new_shard_is_added_and_old_ones_skipped(ray_local, web_shards, tmp_path
     result = run_pipeline(both)
     assert [Path(s["path"]).name for s in result.ingested] == ["b.jsonl.gz"]
     assert ledger(out, "SELECT count(*) FROM documents")[0][0] == web_shards["n_docs"]
-    assert ledger(out, "SELECT drop_reason FROM documents WHERE id = 'b-dup'")[0][0] == "exact-duplicate"
+    assert (
+        ledger(out, "SELECT drop_reason FROM documents WHERE id = 'b-dup'")[0][0]
+        == "exact-duplicate"
+    )
 
 
 def test_until_ingest_skips_global_steps(ray_local, web_shards, tmp_path):

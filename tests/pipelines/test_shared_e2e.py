@@ -20,7 +20,15 @@ def test_run_on_shared_web_and_warc(ray_local, shared_data, tmp_path):
         str(shared_data / "web" / "cc-main-2019-30-sample.jsonl.gz"),
         str(shared_data / "warc" / "cc-main-2020-34-excerpt.warc.gz"),
     ]
-    args = ["run", "--output", str(out), "--set", "classify.enabled=false", "--set", "ray.progress=false"]
+    args = [
+        "run",
+        "--output",
+        str(out),
+        "--set",
+        "classify.enabled=false",
+        "--set",
+        "ray.progress=false",
+    ]
     for i in inputs:
         args += ["--input", i]
     result = CliRunner().invoke(main, args, catch_exceptions=False)
@@ -28,15 +36,28 @@ def test_run_on_shared_web_and_warc(ray_local, shared_data, tmp_path):
     assert "ledger:" in result.output
 
     # One ledger row per input record (the WARC's 16 HTML responses are rows or rejects).
-    counts = dict(ledger(out, "SELECT regexp_extract(source_file, '[^/]+$'), count(*) FROM documents GROUP BY 1"))
-    rejects = dict(ledger(out, "SELECT regexp_extract(source_file, '[^/]+$'), count(*) FROM rejects GROUP BY 1"))
+    counts = dict(
+        ledger(
+            out, "SELECT regexp_extract(source_file, '[^/]+$'), count(*) FROM documents GROUP BY 1"
+        )
+    )
+    rejects = dict(
+        ledger(
+            out, "SELECT regexp_extract(source_file, '[^/]+$'), count(*) FROM rejects GROUP BY 1"
+        )
+    )
     assert counts["c4-en-sample.jsonl.gz"] == 800
     assert counts["cc-main-2019-30-sample.jsonl.gz"] == 447
     warc = "cc-main-2020-34-excerpt.warc.gz"
     assert counts.get(warc, 0) + rejects.get(warc, 0) == 16
 
     # C4 is already clean and English: it keeps far more than the raw CC crawl.
-    share = dict(ledger(out, "SELECT regexp_extract(source_file, '[^/]+$'), avg(kept::INT) FROM documents GROUP BY 1"))
+    share = dict(
+        ledger(
+            out,
+            "SELECT regexp_extract(source_file, '[^/]+$'), avg(kept::INT) FROM documents GROUP BY 1",
+        )
+    )
     assert share["c4-en-sample.jsonl.gz"] > 0.6 > share["cc-main-2019-30-sample.jsonl.gz"]
 
     # Shards load with plain zstandard + json and match the ledger.
