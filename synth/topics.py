@@ -78,7 +78,7 @@ def load_topic_file(path: str | Path) -> list[Topic]:
     with _open_text(path) as f:
         rows = [json.loads(line) for line in f if line.strip()]
     if rows and all(isinstance(r, dict) and "topic" not in r and "title" in r for r in rows):
-        return topics_from_toc(rows)
+        return topics_from_toc(rows, book=path.name.split(".")[0])
     return [_topic_from(r, "file") for r in rows]
 
 

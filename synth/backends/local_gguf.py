@@ -57,8 +57,9 @@ def gguf_path(cfg: LocalConfig) -> Path:
 
 
 def _save_converted(tok: Any, model: Any, target: Path) -> None:
-    """Tokenizer + config + de-quantised weights. transformers refuses ``save_pretrained``
-    on a GGUF-loaded model, so the weights go through safetensors directly."""
+    """Tokenizer, config and de-quantised weights in Hugging Face layout. transformers
+    refuses ``save_pretrained`` on a GGUF-loaded model, so the config is written without
+    its ``quantization_config`` and the weights go through safetensors directly."""
     import json
     import shutil
 
@@ -69,27 +70,18 @@ def _save_converted(tok: Any, model: Any, target: Path) -> None:
     tok.save_pretrained(tmp)
     config = model.config.to_dict()
     config.pop("quantization_config", None)
-    (tmp / "model_config.json").write_text(json.dumps(config))
-    save_model(model, str(tmp / "model.safetensors"))  # handles the tied embedding
+    (tmp / "config.json").write_text(json.dumps(config))
+    save_model(model, str(tmp / "model.safetensors"))  # drops the tied embedding copy
     shutil.rmtree(target, ignore_errors=True)
     tmp.rename(target)
 
 
 def _load_converted(path: Path) -> tuple[Any, Any]:
-    import json
-
     import torch
-    from safetensors.torch import load_model
-    from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
+    from transformers import AutoModelForCausalLM, AutoTokenizer
 
     tok = AutoTokenizer.from_pretrained(path)
-    raw = json.loads((path / "model_config.json").read_text())
-    config = AutoConfig.for_model(**raw)
-    with torch.device("meta"):
-        model = AutoModelForCausalLM.from_config(config, dtype=torch.float32)
-    model = model.to_empty(device="cpu")
-    load_model(model, str(path / "model.safetensors"))
-    model.tie_weights()
+    model = AutoModelForCausalLM.from_pretrained(path, dtype=torch.float32)
     return tok, model
 
 
@@ -115,7 +107,7 @@ class LocalGGUFBackend:
         start = time.perf_counter()
         path = gguf_path(self.cfg)
         converted = path.parent / f"{MODEL_NAME}-hf"
-        if (converted / "model.safetensors").exists():
+        if (converted / "config.json").exists() and (converted / "model.safetensors").exists():
             self._tok, self._model = _load_converted(converted)
         else:
             self._tok = AutoTokenizer.from_pretrained(path.parent, gguf_file=path.name)
