@@ -182,3 +182,11 @@ def run_tasks(
     kwargs["batch_size"] = 1
     ds = from_items(items).map_batches(_apply, batch_format="pyarrow", **kwargs)
     return ds.take_all()
+
+
+# --- added for near-dedup (issue 4) -------------------------------------------
+
+
+def union(ds, *others):
+    """Concatenate datasets with the same schema (e.g. new and earlier-corpus band rows)."""
+    return ds.union(*others) if others else ds

@@ -110,6 +110,7 @@ def test_near_dedup_then_against_an_earlier_run(ray_local, corpus):
     assert kept2 == {"c:1"}
 
 
+@pytest.mark.slow
 def test_verify_removes_lsh_false_positives_and_keep_policies(ray_local, tmp_path):
     rng = np.random.default_rng(3)
     base = [random_doc(rng, 200) for _ in range(3)]

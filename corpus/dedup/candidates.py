@@ -1,0 +1,154 @@
+"""From documents to candidate pairs, as pure Arrow-table functions (the Ray wiring
+lives in ``pipelines/near_dedup.py``; each function here runs on one worker's batch).
+
+1. ``doc_bands``: text -> shingles -> MinHash -> one uint64 per LSH band, plus the
+   few attributes the keep policy needs (no text), one row per document.
+2. ``band_rows``: one row per (document, band), with a shuffle partition derived
+   from the band hash so that equal ``(band, hash)`` land in the same partition.
+3. ``bucket_edges``: inside one partition, documents sharing a ``(band, hash)``
+   are linked. Without verification a bucket of k documents yields a chain of
+   k-1 edges (enough for connected components); with verification it yields all
+   pairs up to ``max_pairs`` members, else a star on its first member.
+
+Documents are graph nodes named by a 64-bit hash of their ``uid`` (salted for
+documents of an earlier corpus, so that a re-crawled page matches its old self).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import xxhash
+
+from corpus.dedup.config import DedupConfig
+from corpus.dedup.lsh import band_hashes
+from corpus.dedup.minhash import signatures
+from corpus.dedup.shingles import shingle_hashes
+
+OLD_SALT = b"earlier-corpus\0"
+
+
+def node_ids(uids: list[str], salt: bytes = b"") -> np.ndarray:
+    """uint64 node id of each uid (xxh64: two uids collide with probability 2^-64)."""
+    return np.fromiter(
+        (xxhash.xxh64_intdigest(salt + u.encode("utf-8", "surrogatepass")) for u in uids),
+        dtype=np.uint64,
+        count=len(uids),
+    )
+
+
+def doc_bands(table: pa.Table, config: DedupConfig) -> pa.Table:
+    """``uid, id, source_file, position, length, edu_score, node, bands`` per document with shingles."""
+    texts = table.column("text").to_pylist()
+    texts = [t or "" for t in texts]
+    sh, off = shingle_hashes(texts, config.ngram)
+    sig = signatures(sh, off, config.num_perm, config.seed)
+    bands = band_hashes(sig, config.bands, config.rows)
+    has = np.diff(off) > 0  # documents without a single word never match anything
+    idx = np.flatnonzero(has)
+    uids = table.column("uid").to_pylist()
+    if "edu_score" in table.column_names:
+        score = pc.cast(table.column("edu_score"), pa.float64()).take(pa.array(idx))
+    else:
+        score = pa.nulls(len(idx), pa.float64())
+    return pa.table(
+        {
+            "uid": table.column("uid").take(pa.array(idx)),
+            "id": pc.cast(table.column("id"), pa.string()).take(pa.array(idx)),
+            "source_file": pc.cast(table.column("source_file"), pa.string()).take(pa.array(idx)),
+            "position": pc.cast(table.column("position"), pa.int64()).take(pa.array(idx)),
+            "length": pa.array(
+                np.fromiter((len(texts[i]) for i in idx), dtype=np.int64, count=len(idx))
+            ),
+            "edu_score": score,
+            "node": pa.array(node_ids([uids[i] for i in idx])),
+            "bands": pa.FixedSizeListArray.from_arrays(pa.array(bands[idx].ravel()), config.bands),
+        }
+    )
+
+
+def band_rows(node: np.ndarray, bands: np.ndarray, partitions: int, old: bool = False) -> pa.Table:
+    """``part, band, hash, node, old``: one row per document and band.
+
+    ``bands`` is ``uint64[n_docs, n_bands]`` (or flat with ``node`` already repeated,
+    see ``old_band_rows``). The partition mixes band and hash so that the 14 rows
+    of a document scatter over partitions.
+    """
+    n_docs, n_bands = bands.shape
+    band = np.tile(np.arange(n_bands, dtype=np.int16), n_docs)
+    h = bands.ravel()
+    return _rows(np.repeat(node, n_bands), band, h, partitions, old)
+
+
+def old_band_rows(table: pa.Table, partitions: int) -> pa.Table:
+    """Band rows of an earlier corpus's persisted ``uid, id, band, hash`` table."""
+    node = node_ids(table.column("uid").to_pylist(), OLD_SALT)
+    band = table.column("band").to_numpy().astype(np.int16)
+    h = table.column("hash").to_numpy().astype(np.uint64)
+    return _rows(node, band, h, partitions, True)
+
+
+def _rows(
+    node: np.ndarray, band: np.ndarray, h: np.ndarray, partitions: int, old: bool
+) -> pa.Table:
+    with np.errstate(over="ignore"):
+        part = (
+            (h ^ (band.astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15))) % np.uint64(partitions)
+        ).astype(np.int32)
+    return pa.table(
+        {
+            "part": part,
+            "band": band,
+            "hash": h,
+            "node": node,
+            "old": np.full(len(node), old),
+        }
+    )
+
+
+EDGE_SCHEMA = pa.schema([("a", pa.uint64()), ("b", pa.uint64())])
+
+
+def bucket_edges(table: pa.Table, max_pairs: int | None = None) -> pa.Table:
+    """Edges ``a, b`` between documents sharing a ``(band, hash)`` in this partition.
+
+    Buckets made only of earlier-corpus documents yield nothing (they were settled
+    by the earlier run). ``max_pairs=None``: chain edges (k-1 per bucket);
+    otherwise all pairs in buckets of up to ``max_pairs`` members and a star
+    elsewhere (for verification, where each edge is checked on its own).
+    """
+    band = table.column("band").to_numpy()
+    h = table.column("hash").to_numpy()
+    node = table.column("node").to_numpy()
+    old = table.column("old").to_numpy(zero_copy_only=False)
+    order = np.lexsort((node, h, band))
+    band, h, node, old = band[order], h[order], node[order], old[order]
+    if len(node) < 2:
+        return EDGE_SCHEMA.empty_table()
+    new_key = np.concatenate(([True], (band[1:] != band[:-1]) | (h[1:] != h[:-1])))
+    starts = np.flatnonzero(new_key)
+    sizes = np.diff(np.append(starts, len(node)))
+    any_new = np.logical_or.reduceat(~old, starts)
+    live = (sizes > 1) & any_new
+    if not live.any():
+        return EDGE_SCHEMA.empty_table()
+    if max_pairs is None:
+        bucket_of = np.repeat(live, sizes)
+        same = bucket_of[1:] & ~new_key[1:]
+        a, b = node[:-1][same], node[1:][same]
+    else:
+        pairs_a, pairs_b = [], []
+        for s, k in zip(starts[live].tolist(), sizes[live].tolist(), strict=True):
+            members = node[s : s + k]
+            if k <= max_pairs:
+                i, j = np.triu_indices(k, 1)
+                pairs_a.append(members[i])
+                pairs_b.append(members[j])
+            else:
+                pairs_a.append(np.repeat(members[0], k - 1))
+                pairs_b.append(members[1:])
+        a, b = np.concatenate(pairs_a), np.concatenate(pairs_b)
+    a, b = np.minimum(a, b), np.maximum(a, b)
+    ab = np.unique(np.stack([a, b], axis=1), axis=0)
+    return pa.table({"a": ab[:, 0], "b": ab[:, 1]}, schema=EDGE_SCHEMA)
