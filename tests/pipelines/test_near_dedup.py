@@ -133,3 +133,48 @@ def test_verify_removes_lsh_false_positives_and_keep_policies(ray_local, tmp_pat
     assert stats["edges_rejected_by_verify"] >= 1
     near_dedup(files, tmp_path / "score", DedupConfig(keep="highest_score"))
     assert {k: v["duplicate_of"] for k, v in drops_of(tmp_path / "score").items()} == {"x:3": "x1"}
+
+
+def test_dedup_command_on_jsonl_inputs(ray_local, tmp_path):
+    import zstandard
+    from click.testing import CliRunner
+
+    from pipelines.cli import main
+
+    rng = np.random.default_rng(11)
+    base = [random_doc(rng, 150) for _ in range(5)]
+    one = tmp_path / "in" / "one.jsonl"
+    two = tmp_path / "in" / "two.jsonl.zst"
+    one.parent.mkdir()
+    one.write_text(
+        "\n".join(
+            json.dumps({"id": f"p{i}", "text": " ".join(w), "url": f"https://e.org/{i}"})
+            for i, w in enumerate(base)
+        )
+        + "\n"
+    )
+    rows = [
+        {"id": "q-copy-p2", "text": " ".join(edit(base[2], rng, 2))},
+        {"id": "q-new", "text": " ".join(random_doc(rng, 150))},
+    ]
+    two.write_bytes(
+        zstandard.ZstdCompressor().compress(
+            ("\n".join(json.dumps(r) for r in rows) + "\n").encode()
+        )
+    )
+    out = tmp_path / "out"
+    result = CliRunner().invoke(
+        main, ["dedup", str(one), str(two), "--output", str(out), "--set", "ray.progress=false"]
+    )
+    assert result.exit_code == 0, result.output
+    assert "read 7 document(s) from 2 file(s)" in result.output
+    assert "1 dropped" in result.output
+    drops = pq.read_table(out / "near_dups.parquet").to_pylist()
+    assert [(d["uid"], d["duplicate_of"]) for d in drops] == [(f"{two}#0", "p2")]
+    kept = []
+    for part in sorted((out / "corpus").glob("part-*.jsonl.zst")):
+        text = zstandard.ZstdDecompressor().stream_reader(part.open("rb")).read().decode()
+        kept += [json.loads(line) for line in text.splitlines()]
+    assert [r["id"] for r in kept] == ["p0", "p1", "p2", "p3", "p4", "q-new"]
+    assert kept[0]["metadata"]["url"] == "https://e.org/0"
+    assert not (out / "_input").exists()
