@@ -32,13 +32,17 @@ from corpus.stage import Batch, Resources, Stage, alive, mark_dropped
 from synth.config import DecontamConfig
 
 _WORD = re.compile(r"\w+")
-_MULT = np.uint64(0x9E3779B97F4A7C15)  # odd 64-bit constant: polynomial rolling hash base
+_MULT = np.uint64(0x9E3779B97F4A7C15)
+_BITS = 24
+_SHIFT = np.uint64(64 - _BITS)  # odd 64-bit constant: polynomial rolling hash base
 # Fields that name or wire an item rather than state it; never indexed.
 _SKIP_FIELDS = frozenset({"id", "task_id", "entry_point", "test_setup_code", "source_file"})
 
 
 def normalize_words(text: str) -> list[str]:
-    return _WORD.findall(unicodedata.normalize("NFKC", text).lower())
+    if not text.isascii():  # NFKC is a no-op on ASCII, and most text is ASCII
+        text = unicodedata.normalize("NFKC", text)
+    return _WORD.findall(text.lower())
 
 
 def word_hashes(words: list[str]) -> np.ndarray:
@@ -236,6 +240,13 @@ class BenchmarkIndex:
         self.exact_h, self.exact_i = sort(self._exact, self._exact_item)
         self.fuzzy_h, self.fuzzy_i = sort(self._fuzzy, self._fuzzy_item)
         self.fuzzy_size = np.array([len(f) for f in self._fuzzy], dtype=np.int64)
+        # Prefilter bitmaps (2^24 bits each, 2 MB): the top 24 bits of every indexed
+        # hash. A document n-gram whose bit is unset cannot match; ~2% of the rest do
+        # the exact ``searchsorted``.
+        self.exact_bits = np.zeros(1 << _BITS, dtype=bool)
+        self.exact_bits[self.exact_h >> _SHIFT] = True
+        self.fuzzy_bits = np.zeros(1 << _BITS, dtype=bool)
+        self.fuzzy_bits[self.fuzzy_h >> _SHIFT] = True
         self._built = True
         return self
 
@@ -283,6 +294,33 @@ class BenchmarkIndex:
                     hits.append(Hit(it.benchmark, it.item, "fuzzy", float(s)))
         return hits
 
+    def check_batch(self, texts: list[str]) -> list[list[Hit]]:
+        """``check`` for many texts: one vectorised pass finds the (rare) texts that share
+        any n-gram with a benchmark; only those get the per-item attribution of ``check``."""
+        if not self._built:
+            self.build()
+        words = [normalize_words(t or "") for t in texts]
+        lens = np.fromiter((len(w) for w in words), dtype=np.int64, count=len(words))
+        flat = [w for ws in words for w in ws]
+        wh = word_hashes(flat)
+        suspects = np.zeros(len(texts), dtype=bool)
+        starts = np.concatenate(([0], np.cumsum(lens)))
+        for n, table, bits, hashes in (
+            (self.ngram, self.exact_h, self.exact_bits, wh),
+            (self.fuzzy_ngram, self.fuzzy_h, self.fuzzy_bits, masked_hashes(flat, wh)),
+        ):
+            grams = ngram_hashes(hashes, n) if len(hashes) >= n else np.empty(0, dtype=np.uint64)
+            if len(grams) and len(table):
+                maybe = np.flatnonzero(bits[grams >> _SHIFT])
+                pos = np.minimum(np.searchsorted(table, grams[maybe]), len(table) - 1)
+                hit_at = maybe[table[pos] == grams[maybe]]  # window start positions
+                # A window belongs to the text it starts in (windows crossing into the
+                # next text only cause an extra exact check, never a missed one).
+                suspects[np.searchsorted(starts, hit_at, side="right") - 1] = True
+        # Texts shorter than a window are matched as one whole-text hash: check them exactly.
+        suspects |= (lens > 0) & (lens < self.ngram)
+        return [self.check(texts[i]) if suspects[i] else [] for i in range(len(texts))]
+
     def contaminated_by(self, text: str) -> str | None:
         """Name of the first benchmark the text contains, or None."""
         hits = self.check(text)
@@ -314,10 +352,9 @@ class DecontamStage(Stage):
         texts = batch["text"]
         hits_col: list[str | None] = [None] * len(texts)
         rows, reasons = [], []
-        for i, ok in enumerate(alive(batch)):
-            if not ok or not self.cfg.enabled:
-                continue
-            hits = self.index.check(texts[i] or "")
+        rows_alive = [i for i, ok in enumerate(alive(batch)) if ok] if self.cfg.enabled else []
+        found = self.index.check_batch([texts[i] or "" for i in rows_alive])
+        for i, hits in zip(rows_alive, found, strict=True):
             if hits:
                 hits_col[i] = json.dumps([f"{h.benchmark}/{h.item}/{h.kind}" for h in hits[:10]])
                 rows.append(i)

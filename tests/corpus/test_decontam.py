@@ -140,3 +140,22 @@ def test_real_benchmarks_recall_and_no_false_positives(shared_data):
     flagged = sum(bool(index.check(t)) for t in web[:300])
     assert flagged <= 3
     assert np.all(np.diff(index.exact_h.astype(np.float64)) >= 0)
+
+
+def test_batch_check_equals_one_by_one(bench_dir):
+    index = BenchmarkIndex.from_config(DecontamConfig(benchmarks=[str(bench_dir)]))
+    edited = QUESTION.replace("48", "60").replace("each morning", "every morning")
+    texts = [
+        FILLER,
+        FILLER + QUESTION,
+        "",
+        "muffins",
+        FILLER + edited,
+        CODE,
+        FILLER * 3 + CODE,
+        QUESTION[:60],
+    ]
+    as_tuples = lambda hits: [(h.benchmark, h.item, h.kind, round(h.score, 6)) for h in hits]  # noqa: E731
+    batch = index.check_batch(texts)
+    assert [as_tuples(h) for h in batch] == [as_tuples(index.check(t)) for t in texts]
+    assert sum(bool(h) for h in batch) == 4
