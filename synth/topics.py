@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 Embedder = Callable[[list[str]], np.ndarray]
+DEFAULT_TOPICS = Path(__file__).resolve().parent / "default_topics.yaml"
 
 
 @dataclass(frozen=True)

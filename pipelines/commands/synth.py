@@ -11,11 +11,9 @@ from pipelines.commands._common import config_option, set_option, user_errors
 
 
 def _topics(path: str | None):
-    from synth.topics import load_topic_file
+    from synth.topics import DEFAULT_TOPICS, load_topic_file
 
-    if not path:
-        raise click.UsageError("give --topics FILE (or synth.topics in the config)")
-    topics = load_topic_file(path)
+    topics = load_topic_file(path or DEFAULT_TOPICS)
     if not topics:
         raise click.UsageError(f"{path}: no topics")
     return topics

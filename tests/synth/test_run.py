@@ -248,9 +248,20 @@ def test_cli_synth_openai_with_decontam(tmp_path):
     assert report["kept"] == 2 and report["dropped"] == {"contaminated": 2}
 
 
-def test_cli_needs_topics(tmp_path):
-    res = CliRunner().invoke(main, ["synth", "--n", "1", "--output", str(tmp_path)])
-    assert res.exit_code != 0 and "--topics" in res.output
+def test_builtin_topics_are_the_default():
+    from synth.topics import DEFAULT_TOPICS, load_topic_file
+
+    topics = load_topic_file(DEFAULT_TOPICS)
+    assert len(topics) == 20 and all(t.subtopics for t in topics)
+
+
+def test_cli_rejects_a_bad_topic_file(tmp_path):
+    bad = tmp_path / "t.jsonl"
+    bad.write_text('{"name": "x"}\n')
+    res = CliRunner().invoke(
+        main, ["synth", "--topics", str(bad), "--n", "1", "--output", str(tmp_path)]
+    )
+    assert res.exit_code != 0 and "topic" in res.output
 
 
 def test_vllm_config_and_rows():
