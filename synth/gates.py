@@ -168,7 +168,13 @@ class Gates:
         if self._scorer is None and self.cfg.edu_score:
             from classifiers.model import load_edu_model
 
-            model = load_edu_model(self.cfg.edu_model)
+            try:
+                model = load_edu_model(self.cfg.edu_model)
+            except FileNotFoundError as exc:
+                raise FileNotFoundError(
+                    f"edu model not found ({exc.filename or exc}): train it with `make train-edu`, "
+                    "point synth.gates.edu_model at one, or skip scoring with --no-edu"
+                ) from exc
             self._scorer = lambda texts: np.asarray(model.predict(texts), dtype=float)
         return self._scorer
 

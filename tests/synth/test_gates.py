@@ -101,3 +101,24 @@ def test_min_edu_drops_low_scores_and_near_dups_persist_across_chunks():
     assert [x.drop_reason for x in first] == [None, "low-edu"]
     second = gates.apply(["c"], [BODY], ["textbook"])
     assert second[0].drop_reason == "near-dup:a"
+
+
+def test_missing_edu_model_is_a_clear_error(tmp_path):
+    gates = Gates(GateConfig(min_words=5, edu_model=str(tmp_path / "nope")))
+    with pytest.raises(FileNotFoundError, match="--no-edu"):
+        gates.apply(["a"], [BODY], ["textbook"])
+
+
+@pytest.mark.slow
+def test_real_edu_model_scores_generations():
+    from classifiers.model import SHIPPED_MODEL
+
+    if not (SHIPPED_MODEL / "spec.json").exists():
+        pytest.skip("the shipped edu model is not built yet")
+    gates = Gates(GateConfig(min_words=5))
+    junk = (
+        "Buy cheap watches now! Free shipping on all orders, click here, limited offer today only."
+    )
+    d = gates.apply(["a", "b"], [BODY, junk], ["textbook", "textbook"])
+    assert d[0].edu_score is not None and d[1].edu_score is not None
+    assert d[0].edu_score > d[1].edu_score
