@@ -51,6 +51,11 @@ def _topics(path: str | None):
     help="Benchmark JSONL files/folders for the decontamination gate (repeatable).",
 )
 @click.option("--no-edu", is_flag=True, help="Skip edu scoring of generations.")
+@click.option(
+    "--dedup-against",
+    multiple=True,
+    help="Corpus files/globs: generations near-duplicating any of their documents are dropped (repeatable).",
+)
 @user_errors
 def synth_cmd(
     config_path,
@@ -64,6 +69,7 @@ def synth_cmd(
     seed,
     benchmarks,
     no_edu,
+    dedup_against,
 ):
     """Generate synthetic textbook-style documents and gate them.
 
@@ -85,6 +91,7 @@ def synth_cmd(
             --benchmarks ../shared/data/benchmarks --output out/
     """
     from pipelines.config import load_config
+    from synth.gates import Gates
     from synth.run import run_synth
 
     explicit = {
@@ -105,7 +112,16 @@ def synth_cmd(
     if endpoint:
         cfg.openai.endpoint = endpoint
     topics = _topics(cfg.topics)
-    report = run_synth(topics, cfg, output, log=lambda m: click.echo(m, err=True))
+    gates = Gates(cfg.gates, cfg.decontam)
+    if dedup_against:
+        from corpus.readers.base import Record
+        from corpus.readers.inputs import expand_inputs, read_path
+
+        for path in expand_inputs(list(dedup_against)):
+            recs = [r for r in read_path(path) if isinstance(r, Record)]
+            gates.near_dups.add([f"corpus:{r.id}" for r in recs], [r.text for r in recs])
+        click.echo(f"near-dup index: {len(gates.near_dups)} corpus documents", err=True)
+    report = run_synth(topics, cfg, output, gates=gates, log=lambda m: click.echo(m, err=True))
     click.echo(json.dumps(report.as_dict(), indent=2))
 
 

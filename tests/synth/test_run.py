@@ -248,6 +248,50 @@ def test_cli_synth_openai_with_decontam(tmp_path):
     assert report["kept"] == 2 and report["dropped"] == {"contaminated": 2}
 
 
+def test_cli_dedup_against_a_corpus(tmp_path):
+    topics = tmp_path / "topics.yaml"
+    topics.write_text("- fractions\n- volcanoes\n")
+    with StubChatServer(writer) as server:
+        # The corpus already holds what the server will write for the first prompt.
+        from synth.prompts import plan_prompts
+        from synth.topics import load_topic_file
+
+        p0 = plan_prompts(load_topic_file(topics), 1, seed=0)[0]
+        text = writer({"messages": p0.messages}, 0).content.split("\n\n", 1)[1]
+        corpus = tmp_path / "corpus.jsonl"
+        corpus.write_text(json.dumps({"id": "web-1", "text": text}) + "\n")
+        res = CliRunner().invoke(
+            main,
+            [
+                "synth",
+                "--topics",
+                str(topics),
+                "--n",
+                "2",
+                "--backend",
+                "openai",
+                "--seed",
+                "0",
+                "--endpoint",
+                server.url,
+                "--model",
+                "stub",
+                "--no-edu",
+                "--output",
+                str(tmp_path / "out"),
+                "--dedup-against",
+                str(corpus),
+                "--set",
+                "synth.gates.min_words=10",
+            ],
+        )
+    assert res.exit_code == 0, res.output
+    report = json.loads(res.output[res.output.index("{") :])
+    assert report["kept"] == 1 and report["dropped"] == {"near-dup": 1}
+    gates = (tmp_path / "out" / "synth-work" / "gates" / "part-00000.jsonl").read_text()
+    assert "near-dup:corpus:web-1" in gates
+
+
 def test_builtin_topics_are_the_default():
     from synth.topics import DEFAULT_TOPICS, load_topic_file
 
