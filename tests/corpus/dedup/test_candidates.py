@@ -1,0 +1,168 @@
+import numpy as np
+import pyarrow as pa
+import pytest
+
+from corpus.dedup.candidates import (
+    OLD_SALT,
+    band_rows,
+    bucket_edges,
+    doc_bands,
+    node_ids,
+    old_band_rows,
+)
+from corpus.dedup.clusters import keep_order, resolve
+from corpus.dedup.config import DedupConfig
+from corpus.dedup.verify import edge_jaccards, edge_shingle_rows, incidence
+
+
+def rows(band, h, node, old=None) -> pa.Table:
+    n = len(node)
+    return pa.table(
+        {
+            "part": np.zeros(n, np.int32),
+            "band": np.array(band, np.int16),
+            "hash": np.array(h, np.uint64),
+            "node": np.array(node, np.uint64),
+            "old": np.array(old if old is not None else [False] * n),
+        }
+    )
+
+
+def edges_of(t: pa.Table) -> set[tuple[int, int]]:
+    return set(zip(t.column("a").to_pylist(), t.column("b").to_pylist(), strict=True))
+
+
+def test_doc_bands_rows_and_identical_texts_share_all_bands():
+    text = "one two three four five six seven eight nine ten"
+    t = pa.table(
+        {
+            "uid": ["f:0", "f:1", "f:2"],
+            "id": ["a", "b", "c"],
+            "source_file": ["f", "f", "f"],
+            "position": [0, 1, 2],
+            "text": [text, "", text.upper()],
+            "edu_score": [1.5, None, 2.0],
+        }
+    )
+    out = doc_bands(t, DedupConfig())
+    assert out.column("uid").to_pylist() == ["f:0", "f:2"]  # the empty text has no shingles
+    b = np.array(out.column("bands").to_pylist(), dtype=np.uint64)
+    assert b.shape == (2, 14) and np.array_equal(b[0], b[1])
+    assert out.column("length").to_pylist() == [len(text)] * 2
+    assert out.column("edu_score").to_pylist() == [1.5, 2.0]
+    assert out.column("node").to_pylist() == node_ids(["f:0", "f:2"]).tolist()
+
+
+def test_band_rows_scatter_partitions_and_salt_old_nodes():
+    bands = np.arange(6, dtype=np.uint64).reshape(2, 3) * np.uint64(0x9E3779B97F4A7C15)
+    t = band_rows(np.array([7, 9], np.uint64), bands, partitions=4)
+    assert t.column("band").to_pylist() == [0, 1, 2, 0, 1, 2]
+    assert t.column("node").to_pylist() == [7, 7, 7, 9, 9, 9]
+    assert all(0 <= p < 4 for p in t.column("part").to_pylist())
+    old = old_band_rows(
+        pa.table({"uid": ["u"], "band": [1], "hash": pa.array([5], pa.uint64())}), 4
+    )
+    assert (
+        old.column("node").to_pylist()
+        == node_ids(["u"], OLD_SALT).tolist()
+        != node_ids(["u"]).tolist()
+    )
+    assert old.column("old").to_pylist() == [True]
+
+
+def test_bucket_edges_chain_pairs_and_old_only_buckets():
+    t = rows(
+        band=[0, 0, 0, 1, 1, 0, 2, 2],
+        h=[5, 5, 5, 5, 6, 9, 3, 3],
+        node=[30, 10, 20, 10, 20, 40, 50, 60],
+        old=[False] * 6 + [True, True],
+    )
+    # Bucket (0,5) = {10,20,30} -> chain 10-20, 20-30; (1,5), (1,6), (0,9) singletons; (2,3) only old.
+    assert edges_of(bucket_edges(t)) == {(10, 20), (20, 30)}
+    assert edges_of(bucket_edges(t, max_pairs=3)) == {(10, 20), (10, 30), (20, 30)}
+    assert edges_of(bucket_edges(t, max_pairs=2)) == {
+        (10, 20),
+        (10, 30),
+    }  # star on the first member
+    mixed = rows(band=[0, 0], h=[1, 1], node=[3, 4], old=[True, False])
+    assert edges_of(bucket_edges(mixed)) == {(3, 4)}
+    assert bucket_edges(rows([0], [1], [1])).num_rows == 0
+
+
+def attrs(nodes, uids, pos, length=None, score=None, old=None) -> pa.Table:
+    n = len(nodes)
+    return pa.table(
+        {
+            "node": pa.array(nodes, pa.uint64()),
+            "uid": uids,
+            "id": [f"id-{u}" for u in uids],
+            "source_file": ["f"] * n,
+            "position": pa.array(pos, pa.int64()),
+            "length": pa.array(length or [10] * n, pa.int64()),
+            "edu_score": pa.array(score or [None] * n, pa.float64()),
+            "old": old or [False] * n,
+        }
+    )
+
+
+def test_resolve_keeps_first_and_names_the_survivor():
+    at = attrs([1, 2, 3, 4, 5], ["a", "b", "c", "d", "e"], [4, 0, 2, 3, 1])
+    a = np.array([1, 3, 4], np.uint64)
+    b = np.array([2, 2, 5], np.uint64)
+    drops, clusters, stats = resolve(a, b, at)
+    got = {r["uid"]: (r["dup_cluster"], r["duplicate_of"]) for r in drops.to_pylist()}
+    # {a,b,c}: b has position 0; {d,e}: e has position 1.
+    assert got == {"a": ("b", "id-b"), "c": ("b", "id-b"), "d": ("e", "id-e")}
+    assert sorted((r["uid"], r["kept"]) for r in clusters.to_pylist()) == [
+        ("a", False),
+        ("b", True),
+        ("c", False),
+        ("d", False),
+        ("e", True),
+    ]
+    assert stats["clusters"] == 2 and stats["dropped"] == 3
+
+
+def test_keep_policies_and_earlier_corpus_wins():
+    at = attrs([1, 2, 3], ["a", "b", "c"], [0, 1, 2], length=[5, 50, 20], score=[1.0, None, 3.0])
+    assert keep_order(at, "first").tolist() == [0, 1, 2]
+    assert keep_order(at, "longest").tolist() == [2, 0, 1]
+    assert keep_order(at, "highest_score").tolist() == [1, 2, 0]  # missing score ranks last
+    with pytest.raises(ValueError):
+        keep_order(at, "random")
+    at_old = attrs([1, 2, 9], ["a", "b", "old"], [0, 1, None], old=[False, False, True])
+    drops, clusters, stats = resolve(
+        np.array([1, 2], np.uint64), np.array([9, 9], np.uint64), at_old
+    )
+    assert {r["uid"]: r["duplicate_of"] for r in drops.to_pylist()} == {
+        "a": "id-old",
+        "b": "id-old",
+    }
+    assert (
+        "old" not in clusters.column("uid").to_pylist()
+    )  # earlier documents are not in this ledger
+    assert stats["dropped_for_earlier_corpus"] == 2
+
+
+def test_resolve_rejects_edges_to_unknown_nodes():
+    with pytest.raises(ValueError):
+        resolve(
+            np.array([1], np.uint64), np.array([7], np.uint64), attrs([1, 2], ["a", "b"], [0, 1])
+        )
+
+
+def test_verification_rows_and_jaccard():
+    texts = ["a b c d e f g h i j", "a b c d e f g h i k", "x y z"]
+    uids = ["u0", "u1", "u2"]
+    node = node_ids(uids)
+    a, b = np.array([node[0], node[0]]), np.array([node[1], node[2]])
+    csr = incidence(a, b)
+    t = edge_shingle_rows(pa.table({"uid": uids, "text": texts}), csr, ngram=1, partitions=3)
+    assert sorted(t.column("edge").to_pylist()) == [0, 0, 1, 1]
+    j = dict(
+        zip(*[edge_jaccards(t).column(c).to_pylist() for c in ("edge", "jaccard")], strict=True)
+    )
+    assert j == pytest.approx({0: 9 / 11, 1: 0.0})
+    # A document outside the candidate set contributes nothing.
+    none = edge_shingle_rows(pa.table({"uid": ["zz"], "text": ["q"]}), csr, 1, 3)
+    assert none.num_rows == 0
