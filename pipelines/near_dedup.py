@@ -83,8 +83,11 @@ def near_dedup(
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
     cfg = config
-    files = _parquet_files(inputs)
-    old_files = _parquet_files([Path(a) / "minhash" for a in against]) if against else []
+    for a in against:
+        if not (Path(a) / "minhash").is_dir():
+            raise FileNotFoundError(f"{a}: no minhash/ index of an earlier near-dedup run")
+    files = [f for f in _parquet_files(inputs) if pq.read_metadata(f).num_rows]
+    old_files = _parquet_files([Path(a) / "minhash" for a in against])
     n_docs = _num_rows(files)
     parts = cfg.partitions or max(
         2, math.ceil((n_docs * cfg.bands + _num_rows(old_files)) / BAND_ROWS_PER_PARTITION)
@@ -99,13 +102,14 @@ def near_dedup(
     columns = ["uid", "id", "source_file", "position", "text"]
     if files and "edu_score" in pq.read_schema(files[0]).names:
         columns.append("edu_score")
-    docs = rb.map_tables(
-        rb.read_parquet(files, columns=columns),
-        lambda t: doc_bands(t, cfg),
-        Resources(cpus=1, batch_size=cfg.batch_size),
-    )
-    rb.write_parquet(docs, str(scratch / "docs"))
-    doc_files = _parquet_files([scratch / "docs"])
+    if files:
+        docs = rb.map_tables(
+            rb.read_parquet(files, columns=columns),
+            lambda t: doc_bands(t, cfg),
+            Resources(cpus=1, batch_size=cfg.batch_size),
+        )
+        rb.write_parquet(docs, str(scratch / "docs"))
+    doc_files = _parquet_files([scratch / "docs"]) if (scratch / "docs").is_dir() else []
     timings["signatures_s"] = time.perf_counter() - t0
 
     # 2. Candidate edges from a shuffle of band rows.
