@@ -23,7 +23,8 @@ from collections.abc import Sequence
 import numpy as np
 
 U64 = np.uint64
-_ONES = U64(0xFFFFFFFFFFFFFFFF)
+# _MASKS[k] keeps the low k bytes of a little-endian uint64 (k = 0..8).
+_MASKS = np.array([(1 << (8 * k)) - 1 for k in range(9)], dtype=U64)
 # Odd multipliers for the words of an n-gram (position i gets _NGRAM_MULT[i]).
 _NGRAM_MULT = np.array(
     [
@@ -104,15 +105,15 @@ def word_hashes(texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
     lengths = ends - starts
     view = np.ndarray((len(b) - 7,), dtype="<u8", buffer=folded.data, strides=(1,))
     with np.errstate(over="ignore"):
-        h = lengths.astype(U64) * U64(0x9E3779B97F4A7C15)
-        todo = np.arange(len(starts))  # words with bytes left to mix in
-        k = 0
+        # First 8 bytes of every word, masked to its length (words are mostly short).
+        h = view[starts] & _MASKS[np.minimum(lengths, 8)]
+        h ^= lengths.astype(U64) * U64(0x9E3779B97F4A7C15)
+        todo = np.flatnonzero(lengths > 8)  # words with bytes left to mix in
+        k = 1
         while len(todo):
             rem = lengths[todo] - 8 * k
-            chunk = view[starts[todo] + 8 * k]
-            # Keep the word's own bytes: shift out 8 * (8 - rem) high bits when rem < 8.
-            chunk &= _ONES >> ((U64(8) - np.minimum(rem, 8).astype(U64)) * U64(8))
-            h[todo] = fmix64(h[todo] ^ chunk) if k else h[todo] ^ chunk
+            chunk = view[starts[todo] + 8 * k] & _MASKS[np.minimum(rem, 8)]
+            h[todo] = fmix64(h[todo] ^ chunk)
             todo = todo[rem > 8]
             k += 1
         h = fmix64(h)
