@@ -10,7 +10,8 @@ Inputs, all rebuilt reproducibly from ../shared/data (seed 0):
 - decontamination: 150 items per benchmark (GSM8K question, HumanEval prompt, MBPP
   text + code) planted into random C4 pages (a random paragraph boundary), verbatim and
   lightly edited (every number changed, and one word in 15 replaced by a random word);
-  false positives on all 1,247 shared web pages (C4 + CC). Speed vs the naive approach
+  false positives on all 1,247 shared web pages (C4 + CC), the 132 Python textbook
+  passages and the 2,070 label texts. Speed vs the naive approach
   (a Python set of 13-gram strings per benchmark, as in GPT-3-era scripts).
 - local backend: Gemma 3 270M writes ``--local N`` (default 4) short sections for
   OpenStax topics; near-dup rate (verified Jaccard >= 0.8 among them) and mean edu score
@@ -214,6 +215,16 @@ def bench_decontam(per_bench: int = 150) -> dict[str, Any]:
     out["web_false_positives"] = len(flagged)
     out["web_false_positive_rate"] = round(len(flagged) / len(web), 4)
     out["ours_docs_per_s"] = round(len(web) / ours_s, 1)
+    # Harder negatives: Python textbooks (same domain as HumanEval/MBPP) and the label texts.
+    books = [
+        r["text"]
+        for f in ("openstax-intro-python.jsonl.gz", "python-3.11-tutorial.jsonl.gz")
+        for r in _jsonl(SHARED / "textbooks" / f)
+    ]
+    labels = [r["text"] for r in _jsonl(SHARED / "labels" / "edu-annotations.jsonl")]
+    out["textbook_docs"], out["label_docs"] = len(books), len(labels)
+    out["textbook_false_positives"] = sum(bool(h) for h in index.check_batch(books))
+    out["label_false_positives"] = sum(bool(h) for h in index.check_batch(labels))
     # Naive alternative: string 13-gram sets (exact check only).
     bench_texts = [x for v in items.values() for x in v]
     t = time.perf_counter()
@@ -309,7 +320,9 @@ def main(argv: list[str] | None = None) -> None:
         )
     print(
         f"  false positives on {d['web_docs']} web pages: {d['web_false_positives']} "
-        f"(naive 13-gram strings: {d['naive_web_false_positives']})"
+        f"(naive 13-gram strings: {d['naive_web_false_positives']}); on {d['textbook_docs']} Python "
+        f"textbook passages: {d['textbook_false_positives']}; on {d['label_docs']} label texts: "
+        f"{d['label_false_positives']}"
     )
     print(
         f"  speed {d['ours_docs_per_s']} docs/s vs naive {d['naive_docs_per_s']} docs/s "

@@ -155,7 +155,7 @@ class BenchmarkIndex:
         self,
         ngram: int = 13,
         fuzzy_ngram: int = 8,
-        fuzzy_threshold: float = 0.5,
+        fuzzy_threshold: float = 0.4,
         min_item_words: int = 8,
         min_alpha_share: float = 0.3,
     ) -> None:
