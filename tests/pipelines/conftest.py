@@ -18,19 +18,76 @@ def ray_local():
     ray_backend.shutdown()
 
 
+_SUBJECTS = [
+    "The teacher",
+    "A student",
+    "The book",
+    "Our class",
+    "The scientist",
+    "My friend",
+    "The author",
+    "Each group",
+    "The lecture",
+    "A careful reader",
+    "The example",
+    "This chapter",
+]
+_VERBS = [
+    "explains",
+    "describes",
+    "compares",
+    "measures",
+    "questions",
+    "summarises",
+    "draws",
+    "tests",
+    "predicts",
+    "reviews",
+    "connects",
+    "illustrates",
+]
+_OBJECTS = [
+    "the main idea",
+    "a simple model",
+    "the first result",
+    "an old problem",
+    "the key steps",
+    "a surprising fact",
+    "the whole process",
+    "a clear diagram",
+    "the hardest case",
+    "a new method",
+    "the final answer",
+    "a common mistake",
+]
+_ENDS = [
+    "with great care",
+    "in plain words",
+    "before the test",
+    "after a short break",
+    "using real data",
+    "for the whole class",
+    "step by step",
+    "with two examples",
+    "in the next section",
+    "without any tools",
+    "at the very end",
+    "from the beginning",
+]
+
+
 def _doc(i: int, topic: str) -> str:
-    # Distinct English paragraphs that pass the quality rules. Exact dedup ignores
-    # digits, so the number is also spelled in letters to make each text unique.
-    code = "".join(chr(ord("a") + int(c)) for c in str(i))
-    return (
-        f"This is the lesson with the code name {code}. "
-        f"Lesson {i} explains {topic} for students who are new to the subject. "
-        f"The teacher starts with a simple example and then shows how the idea of {topic} "
-        "connects to what the class learned in the previous chapter. Each step is written out "
-        "clearly, so that a reader can follow the reasoning and check every result by hand. "
-        f"At the end of lesson {i}, there are three short exercises about {topic}, and the answers "
-        "are given with a full explanation of why they are correct."
-    )
+    """A distinct English paragraph that passes the quality rules. Sentences are drawn
+    with a seed, so two documents share almost no 5-word shingles (no near-duplicates)."""
+    import random
+
+    rng = random.Random(i)
+    sentences = [f"This lesson is about {topic}."]
+    for _ in range(12):
+        sentences.append(
+            f"{rng.choice(_SUBJECTS)} {rng.choice(_VERBS)} {rng.choice(_OBJECTS)} {rng.choice(_ENDS)}."
+        )
+    return " ".join(sentences)
 
 
 TOPICS = [
@@ -76,6 +133,8 @@ def web_shards(tmp_path: Path) -> dict:
     rows_b = [{"id": f"b{i}", "text": _doc(i + 100, t)} for i, t in enumerate(TOPICS[6:])]
     # Same text as a0 up to whitespace: an exact duplicate in another shard.
     rows_b.append({"id": "b-dup", "text": "  " + _doc(0, TOPICS[0]).replace(". ", ".   ") + " "})
+    # a2 with one more sentence: a near duplicate (Jaccard ~0.95) in another shard.
+    rows_b.append({"id": "b-near", "text": _doc(2, TOPICS[2]) + " Good luck with the homework!"})
     with gzip.open(b, "wt") as f:
         f.write("\n".join(json.dumps(r) for r in rows_b) + "\n")
     return {"paths": [a, b], "n_docs": len(rows_a) + len(rows_b), "n_rejects": 3}

@@ -39,7 +39,7 @@ def test_run_ledger_corpus_and_rerun(ray_local, web_shards, tmp_path):
     cfg = _config(
         web_shards["paths"],
         out,
-        **{"classify.enabled": "false", "dedup.enabled": "false", "shards.max_docs": 4},
+        **{"classify.enabled": "false", "shards.max_docs": 4},
     )
     result = run_pipeline(cfg)
     assert not result.up_to_date
@@ -56,6 +56,11 @@ def test_run_ledger_corpus_and_rerun(ray_local, web_shards, tmp_path):
     assert reasons["a-de"] == "lang:de"
     assert reasons["a-short"] is not None
     assert ledger(out, "SELECT duplicate_of FROM documents WHERE id = 'b-dup'")[0][0] == "a0"
+    assert reasons["b-near"] == "near-duplicate"
+    near = ledger(out, "SELECT duplicate_of, dup_cluster FROM documents WHERE id = 'b-near'")[0]
+    assert near[0] == "a2" and near[1] is not None
+    members = ledger(out, f"SELECT id FROM documents WHERE dup_cluster = '{near[1]}' ORDER BY id")
+    assert [m[0] for m in members] == ["a2", "b-near"]
 
     # The corpus is exactly the kept rows, in parts of at most 4, readable with zstandard + json.
     docs = read_corpus(out)
