@@ -116,6 +116,12 @@ def build_index(
         else "SELECT NULL::VARCHAR source_file, NULL::BIGINT position, NULL::VARCHAR error WHERE false"
     )
     con.execute(f"CREATE OR REPLACE TABLE rejects AS {rej_src} ORDER BY source_file, position")
+    gates = sorted((layout.out / "synth-work" / "gates").glob("*.jsonl"))
+    if gates:  # every generation and its synth-gate decision (kept ones are also documents)
+        con.execute(
+            "CREATE OR REPLACE TABLE synth_generations AS "
+            f"SELECT * FROM read_json_auto({[str(p) for p in gates]!r}, union_by_name = true)"
+        )
     known = ", ".join(f"({i}, '{name}')" for i, name in enumerate(FUNNEL_STAGES, 1))
     con.execute(
         f"""

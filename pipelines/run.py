@@ -10,6 +10,7 @@ temp directory and swapped in, so readers never see a half-written corpus.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import hashlib
 import json
 import logging
@@ -18,6 +19,7 @@ import shutil
 import time
 import uuid
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -94,7 +96,9 @@ def run_pipeline(
         raise ValueError(f"--until must be one of {', '.join(STEPS)}")
     if not config.output:
         raise ValueError("no output directory: pass --output or set `output:` in the config")
-    files = expand_inputs(config.inputs)  # fails fast, before Ray starts
+    if not config.inputs and not config.synth.enabled:
+        raise ValueError("no inputs: pass --input or set `inputs:` (or enable synth)")
+    files = expand_inputs(config.inputs) if config.inputs else []  # fails fast, before Ray
     against = [str(Path(a)) for a in (against or [])]
     for a in against:
         if not (Path(a) / "work" / "near" / "minhash").is_dir():
@@ -135,7 +139,24 @@ def _cleanup_interrupted(layout: Layout) -> None:
             shutil.rmtree(tmp, ignore_errors=True)
 
 
+def _synthesize(config: PipelineConfig, layout: Layout) -> list[Path]:
+    """Generate synthetic documents into ``OUT/synth/`` (resumable); they are then
+    ingested like any shard, so they pass the same gates as web text."""
+    from synth.run import run_synth
+    from synth.topics import DEFAULT_TOPICS, load_topic_file
+
+    topics = load_topic_file(config.synth.topics or DEFAULT_TOPICS)
+    report = run_synth(topics, config.synth, layout.out, log=lambda m: _say(f"  synth {m}"))
+    _say(
+        f"synth: {report.generated} generated, {report.kept} passed the synth gates, "
+        f"{report.already_done} done before ({config.synth.backend} backend)"
+    )
+    return sorted((layout.out / "synth").glob("*.jsonl.zst"))
+
+
 def _run_steps(config, layout, files, until, force, against, result: RunResult) -> None:
+    if config.synth.enabled:
+        files = sorted({*files, *_synthesize(config, layout)})
     todo = [f for f in files if force or not layout.is_done(f)]
     result.skipped_shards = len(files) - len(todo)
     if todo:
@@ -268,8 +289,11 @@ def _classify(config: PipelineConfig, layout: Layout) -> None:
     if n_todo:
         rb.init(config.ray.address, config.ray.num_cpus, progress=config.ray.progress)
         cfg = config.classify
-        stage_cls = EduStage
-        ds = rb.map_stage(rb.read_parquet(inputs), lambda: stage_cls(cfg), EduStage(cfg).resources)
+        resources = EduStage(cfg).resources
+        if not resources.gpus and not cfg.gpus and rb.cluster_gpus() > 0:
+            # The driver may have no GPU while the cluster's workers do.
+            resources = dataclasses.replace(resources, gpus=1.0)
+        ds = rb.map_stage(rb.read_parquet(inputs), partial(EduStage, cfg), resources)
         ds = rb.select_columns(ds, ["uid", "edu_score", "edu_int"])
         batch_dir = edu_root / f"batch-{uuid.uuid4().hex[:8]}"
         tmp = batch_dir.with_name(batch_dir.name + ".tmp")
