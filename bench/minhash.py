@@ -306,6 +306,7 @@ class PeakRSS:
         self.proc = psutil.Process()
         self.interval = interval
         self.driver = self.tree = 0
+        self.before = self.proc.memory_info().rss  # the bench's own data is already in here
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
@@ -402,6 +403,7 @@ def end_to_end(rng: np.random.Generator, sizes: list[int], verify: bool) -> list
                     "verify": verify,
                     "wall_s": round(wall, 1),
                     "docs_per_s": round(n / wall, 1),
+                    "rss_driver_before_mb": round(mem.before / 2**20),
                     "peak_rss_driver_mb": round(mem.driver / 2**20),
                     "peak_rss_tree_mb": round(mem.tree / 2**20),
                     "dropped": stats["dropped"],

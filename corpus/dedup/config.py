@@ -22,8 +22,8 @@ class DedupConfig(Section):
         0.8, gt=0, le=1, description="Jaccard at or above which a verified pair is a duplicate."
     )
     verify: bool = Field(
-        False,
-        description="Check candidate pairs by true Jaccard on shingles (drops LSH false positives).",
+        True,
+        description="Check candidate pairs by true Jaccard on shingles: LSH alone lets pairs at J 0.6-0.8 through (bench: precision 0.65 -> 1.0).",
     )
     keep: Literal["first", "longest", "highest_score"] = Field(
         "first",
