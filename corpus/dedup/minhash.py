@@ -3,11 +3,13 @@
 Permutation family: multiply-add-shift (Dietzfelbinger 1996),
 ``h_i(x) = ((a_i * x + b_i) mod 2^64) >> 32`` with random 64-bit ``a_i`` (odd),
 ``b_i`` and 32-bit keys ``x``; it is strongly universal on 32-bit keys, the
-same guarantee as the ``(a x + b) mod (2^61 - 1)`` family datasketch uses, but
-needs no modulo: arithmetic mod 2^64 is what uint64 NumPy does natively, which
-is what makes it ~2x faster. The key of a shingle is the top 32 bits of its
-64-bit hash (two distinct shingles of a pair of 1,000-word documents share a
-key with probability ~2e-4 in all: negligible against the sketch's own error).
+same guarantee as the ``(a x + b) mod (2^61 - 1)`` family datasketch and
+datatrove use, but needs no modulo: arithmetic mod 2^64 is what uint64 NumPy
+does natively, while a uint64 ``%`` is NumPy's slowest integer operation (and
+``a * x`` overflows 64 bits before it in those libraries anyway). The key of a
+shingle is the top 32 bits of its 64-bit hash (some two of the ~2,000 shingles
+of a pair of 1,000-word documents share a key with probability ~5e-4: far
+below the sketch's own error).
 The minimum of ``h_i`` over a document is taken on the full 64-bit value
 ``(a_i x + b_i) mod 2^64``; its top 32 bits are the minimum of ``h_i`` (the low
 bits only break ties), so the shift runs once per signature, not per shingle.
