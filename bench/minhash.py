@@ -457,15 +457,16 @@ def main(argv: list[str] | None = None) -> None:
     for k, v in sp.items():
         print(f"  {k}: {v}")
 
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps(result, indent=2) + "\n")  # again after each slow part
     if not args.skip_e2e:
         print("\nend to end through local Ray (2 CPUs)", flush=True)
-        result["end_to_end"] = end_to_end(np.random.default_rng(0), args.sizes, verify=False)
-        if args.verify_e2e:
-            result["end_to_end_verify"] = end_to_end(
-                np.random.default_rng(0), args.sizes, verify=True
-            )
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(result, indent=2) + "\n")
+        for verify in (False, True) if args.verify_e2e else (False,):
+            key = "end_to_end_verify" if verify else "end_to_end"
+            result[key] = []
+            for n in args.sizes:
+                result[key] += end_to_end(np.random.default_rng(0), [n], verify=verify)
+                RESULTS.write_text(json.dumps(result, indent=2) + "\n")
     print(f"\nwrote {RESULTS}")
 
 
