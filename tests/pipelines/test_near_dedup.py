@@ -1,4 +1,8 @@
-"""near_dedup through local Ray on planted near-duplicates spread over input files."""
+"""near_dedup through local Ray on planted near-duplicates spread over input files.
+
+Each near_dedup call is 2-4 Ray Data executions (~5 s each on 2 idle cores, far more
+on a busy machine): the multi-run tests are marked slow; the CLI test stays in the fast set.
+"""
 
 from __future__ import annotations
 
@@ -66,6 +70,7 @@ def drops_of(out: Path) -> dict[str, dict]:
     return {r["uid"]: r for r in pq.read_table(out / "near_dups.parquet").to_pylist()}
 
 
+@pytest.mark.slow
 def test_near_dedup_then_against_an_earlier_run(ray_local, corpus):
     out = corpus["tmp"] / "out1"
     path = near_dedup(corpus["files"], out, DedupConfig(verify=False))
