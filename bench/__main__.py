@@ -1,4 +1,4 @@
-"""``python -m bench [topic ...]``: run the benchmarks (all ``bench/<topic>.py`` by default).
+"""``python -m bench [TOPIC [ARGS...]]``: run one benchmark with its arguments, or all of them.
 
 Each topic module has ``main(argv)``, prints its report and writes
 ``bench/results/<topic>.json``. Figures are noisy on a 2-core machine (+-25%):
@@ -22,7 +22,7 @@ def main(argv: list[str]) -> None:
     for topic in topics:
         print(f"\n=== bench/{topic}.py " + "=" * 50, flush=True)
         start = time.perf_counter()
-        importlib.import_module(f"bench.{topic}").main([])
+        importlib.import_module(f"bench.{topic}").main(args)
         print(f"=== {topic}: {time.perf_counter() - start:.1f} s", flush=True)
 
 

@@ -45,6 +45,8 @@ COLUMN_TYPES: dict[str, pa.DataType] = {
     "lang": pa.string(),
     "lang_score": pa.float64(),
     "text_hash": pa.int64(),
+    # every measured filter value, so users re-threshold in SQL: quality['gopher_words']
+    "quality": pa.map_(pa.string(), pa.float64()),
 }
 
 

@@ -80,6 +80,11 @@ def test_run_ledger_corpus_and_rerun(ray_local, web_shards, tmp_path):
         d["metadata"]["n_tokens"] for d in docs
     )
 
+    # Measured filter values are stored for re-thresholding in SQL.
+    (words,) = ledger(out, "SELECT quality['gopher_words'] FROM documents WHERE id = 'a0'")[0]
+    assert words > 50
+    assert ledger(out, "SELECT lang_score > 0.65 FROM documents WHERE id = 'a0'")[0][0]
+
     # Funnel adds up.
     funnel = ledger(out, "SELECT stage, dropped, remaining FROM funnel ORDER BY ord")
     assert funnel[-1][2] == len(kept)
