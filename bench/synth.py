@@ -17,7 +17,8 @@ Inputs, all rebuilt reproducibly from ../shared/data (seed 0):
   OpenStax topics; near-dup rate (verified Jaccard >= 0.8 among them) and mean edu score
   of the cleaned text, next to the same model's mean score on random C4 pages.
 
-Run: ``python -m bench synth`` (or ``python -m bench.synth --local 0`` to skip the LLM).
+Run: ``python -m bench synth``; ``python -m bench.synth --requests 0 --local 0`` reruns only
+the decontamination part (other parts keep their figures in the results file).
 """
 
 from __future__ import annotations
@@ -282,18 +283,7 @@ def bench_local(n: int, max_new_tokens: int = 160) -> dict[str, Any]:
     return out
 
 
-def main(argv: list[str] | None = None) -> None:
-    ap = argparse.ArgumentParser(prog="python -m bench synth")
-    ap.add_argument(
-        "--local", type=int, default=4, help="documents from the local backend (0: skip)"
-    )
-    ap.add_argument("--requests", type=int, default=2000)
-    args = ap.parse_args(argv or [])
-    if not SHARED.is_dir():
-        raise SystemExit(f"{SHARED} is absent: the synth bench builds its inputs from it")
-    results: dict[str, Any] = {"date": time.strftime("%Y-%m-%d %H:%M:%S")}
-
-    c = results["client"] = bench_client(args.requests)
+def _print_client(c: dict[str, Any]) -> None:
     print(
         f"client @ concurrency {c['concurrency']}, {c['requests']} requests (stub server in its own process)"
     )
@@ -310,7 +300,8 @@ def main(argv: list[str] | None = None) -> None:
     )
     print(f"  rerun from journal   {c['journal_rerun_rps']:>8} req/s  (nothing sent)")
 
-    d = results["decontam"] = bench_decontam()
+
+def _print_decontam(d: dict[str, Any]) -> None:
     print(f"decontamination (index: {d['index_texts']} texts in {d['index_build_s']} s)")
     for name in ("gsm8k", "humaneval", "mbpp"):
         r = d[name]
@@ -329,18 +320,42 @@ def main(argv: list[str] | None = None) -> None:
         f"(ratio {d['speed_ratio_ours_vs_naive']}x)"
     )
 
-    if args.local:
-        lo = results["local"] = bench_local(args.local)
+
+def _print_local(lo: dict[str, Any]) -> None:
+    print(
+        f"local Gemma 3 270M: {lo['documents']} docs, load {lo['load_s']} s, {lo['tokens_per_s']} tokens/s"
+    )
+    print(f"  near-dup rate {lo['near_dup_rate']}, mean words {lo['mean_words']}")
+    if lo.get("mean_edu_score") is not None:
         print(
-            f"local Gemma 3 270M: {lo['documents']} docs, load {lo['load_s']} s, {lo['tokens_per_s']} tokens/s"
+            f"  mean edu score {lo['mean_edu_score']} (random C4 pages: {lo['mean_edu_score_random_c4']})"
         )
-        print(f"  near-dup rate {lo['near_dup_rate']}, mean words {lo['mean_words']}")
-        if lo.get("mean_edu_score") is not None:
-            print(
-                f"  mean edu score {lo['mean_edu_score']} (random C4 pages: {lo['mean_edu_score_random_c4']})"
-            )
-        else:
-            print(f"  edu score: model unavailable ({lo['edu_model_missing']})")
+    else:
+        print(f"  edu score: model unavailable ({lo['edu_model_missing']})")
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(prog="python -m bench synth")
+    ap.add_argument(
+        "--local", type=int, default=4, help="documents from the local backend (0: skip)"
+    )
+    ap.add_argument(
+        "--requests", type=int, default=2000, help="client requests (0: skip the client part)"
+    )
+    args = ap.parse_args(argv or [])
+    if not SHARED.is_dir():
+        raise SystemExit(f"{SHARED} is absent: the synth bench builds its inputs from it")
+    # Parts skipped in this run keep their previous figures in the results file.
+    results: dict[str, Any] = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
+    results["date"] = time.strftime("%Y-%m-%d %H:%M:%S")
+    if args.requests:
+        results["client"] = bench_client(args.requests)
+        _print_client(results["client"])
+    results["decontam"] = bench_decontam()
+    _print_decontam(results["decontam"])
+    if args.local:
+        results["local"] = bench_local(args.local)
+        _print_local(results["local"])
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(results, indent=2) + "\n")
     print(f"wrote {RESULTS}")
