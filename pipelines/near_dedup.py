@@ -33,6 +33,7 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.dataset as pads
 import pyarrow.parquet as pq
 
@@ -199,30 +200,40 @@ def _verify(files: list[str], edges, parts: int, cfg: DedupConfig, stats: dict):
     return a[keep], b[keep]
 
 
-def _scan(files: list[str], columns: list[str], batch_size: int = 65536):
-    """Stream record batches of local Parquet files in the driver (bounded memory)."""
+def _scan(files: list[str], columns: list[str], keep=None, rows: int = 65536):
+    """Stream a local Parquet set in the driver as tables of ~``rows`` rows (bounded memory).
+
+    ``keep`` is an Arrow filter expression applied by the scanner (C++, before
+    Python sees a row). Small files (one per Ray block) are coalesced.
+    """
     if not files:
         return
-    yield from pads.dataset(files, format="parquet").to_batches(
-        columns=columns, batch_size=batch_size
-    )
+    scanner = pads.dataset(files, format="parquet").scanner(columns=columns, filter=keep)
+    pending, n = [], 0
+    for batch in scanner.to_batches():
+        if batch.num_rows:
+            pending.append(batch)
+            n += batch.num_rows
+        if n >= rows:
+            yield pa.Table.from_batches(pending)
+            pending, n = [], 0
+    if pending:
+        yield pa.Table.from_batches(pending)
 
 
 def _attributes(doc_files: list[str], old_files: list[str], nodes: np.ndarray) -> pa.Table:
     """Keep-policy attributes of the candidate nodes only (new and earlier documents).
 
-    A streaming scan of the signature scratch (no text; ~100 bytes per document)
-    that keeps only the rows of graph nodes: memory O(candidates).
+    A filtered streaming scan of the signature scratch (no text): only rows of
+    graph nodes reach Python, so memory is O(candidates).
     """
     tables = [_empty_attrs()]
     if len(nodes):
-        for batch in _scan(doc_files, ATTR_COLUMNS):
-            mask = np.isin(batch.column("node").to_numpy(), nodes)
-            if mask.any():
-                t = pa.Table.from_batches([batch]).filter(pa.array(mask))
-                tables.append(t.append_column("old", pa.array(np.zeros(len(t), bool))))
-        for batch in _scan(old_files, ["uid", "id"]):
-            node = node_ids(batch.column("uid").to_pylist(), OLD_SALT)
+        in_graph = pc.field("node").isin(pa.array(nodes, pa.uint64()))
+        for t in _scan(doc_files, ATTR_COLUMNS, keep=in_graph):
+            tables.append(t.append_column("old", pa.array(np.zeros(len(t), bool))))
+        for t in _scan(old_files, ["uid", "id"]):
+            node = node_ids(t.column("uid").to_pylist(), OLD_SALT)
             mask = np.isin(node, nodes)
             n = int(mask.sum())
             if n:
@@ -230,8 +241,8 @@ def _attributes(doc_files: list[str], old_files: list[str], nodes: np.ndarray) -
                     pa.table(
                         {
                             "node": pa.array(node[mask]),
-                            "uid": batch.column("uid").filter(pa.array(mask)),
-                            "id": batch.column("id").filter(pa.array(mask)),
+                            "uid": t.column("uid").filter(pa.array(mask)),
+                            "id": t.column("id").filter(pa.array(mask)),
                             "source_file": pa.nulls(n, pa.string()),
                             "position": pa.nulls(n, pa.int64()),
                             "length": pa.nulls(n, pa.int64()),
@@ -270,10 +281,8 @@ def _persist_bands(doc_files: list[str], drops: pa.Table, minhash_dir: Path, n_b
     )
     writer = pq.ParquetWriter(minhash_dir / "bands-00000.parquet", schema)
     try:
-        for batch in _scan(doc_files, ["uid", "id", "node", "bands"], batch_size=16384):
-            kept = pa.Table.from_batches([batch]).filter(
-                pa.array(~np.isin(batch.column("node").to_numpy(), dropped))
-            )
+        kept_only = ~pc.field("node").isin(pa.array(dropped, pa.uint64()))
+        for kept in _scan(doc_files, ["uid", "id", "bands"], keep=kept_only):
             n = kept.num_rows
             idx = pa.array(np.repeat(np.arange(n), n_bands))
             writer.write_table(
