@@ -23,7 +23,8 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.utils.class_weight import compute_sample_weight
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-KINDS = ("ridge", "logistic", "forest", "boosting")
+KINDS = ("ridge", "logistic", "forest", "boosting", "ensemble")
+ENSEMBLE = ("ridge", "logistic", "forest")  # averaged raw scores
 CUT = 3.0
 TOP = 5.0
 
@@ -57,8 +58,8 @@ class EduHead(RegressorMixin, BaseEstimator):
     """Numeric features -> educational score in [0, 5].
 
     ``kind``: ``ridge`` (regression), ``logistic`` (multinomial; expected label),
-    ``forest`` (random-forest regression) or ``boosting`` (histogram gradient
-    boosting). ``tune_cv`` folds choose the F1-best cut (0 disables it).
+    ``forest`` (random-forest regression), ``boosting`` (histogram gradient
+    boosting) or ``ensemble`` (mean of the ridge, logistic and forest scores). ``tune_cv`` folds choose the F1-best cut (0 disables it).
     """
 
     def __init__(
@@ -93,6 +94,8 @@ class EduHead(RegressorMixin, BaseEstimator):
                 n_jobs=1,
                 random_state=self.random_state,
             )
+        if self.kind == "ensemble":
+            return None
         if self.kind == "boosting":
             return HistGradientBoostingRegressor(
                 max_iter=self.n_estimators, learning_rate=0.05, random_state=self.random_state
@@ -100,6 +103,8 @@ class EduHead(RegressorMixin, BaseEstimator):
         raise ValueError(f"kind must be one of {KINDS}, not {self.kind!r}")
 
     def _fit_one(self, X: np.ndarray, y: np.ndarray):
+        if self.kind == "ensemble":
+            return [(k, clone(self).set_params(kind=k)._fit_one(X, y)) for k in ENSEMBLE]
         est = clone(self._make())
         levels = np.rint(y).astype(int)
         weights = None
@@ -112,6 +117,8 @@ class EduHead(RegressorMixin, BaseEstimator):
         return est
 
     def _raw(self, est, X: np.ndarray) -> np.ndarray:
+        if self.kind == "ensemble":
+            return np.mean([clone(self).set_params(kind=k)._raw(e, X) for k, e in est], axis=0)
         if self.kind == "logistic":
             classes = est.classes_ if not hasattr(est, "steps") else est.steps[-1][1].classes_
             return est.predict_proba(X) @ classes.astype(float)

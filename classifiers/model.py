@@ -22,7 +22,7 @@ from sklearn.model_selection import StratifiedKFold
 from classifiers.embed import DEFAULT_MODEL, Embedder
 from classifiers.features import LexicalFeatures
 from classifiers.heads import EduHead
-from classifiers.student import FastTextScorer
+from classifiers.student import FastTextScorer, ngram_regressor
 
 SHIPPED_MODEL = Path(__file__).resolve().parent / "models" / "edu-minilm"
 FORMAT_VERSION = 1
@@ -37,8 +37,16 @@ class EduSpec:
     max_chars: int = 2000  # the judge read the first 2,000 characters
     max_chunks: int = 4  # cap on windows per document (cost bound)
     lexical: bool = True  # append classifiers.features.FEATURE_NAMES
-    stack_student: bool = True  # append an out-of-fold fastText score as a feature
-    head: dict[str, Any] = field(default_factory=lambda: {"kind": "ridge"})  # EduHead params
+    stack_student: bool = True  # append an out-of-fold hashed n-gram ridge score as a feature
+    head: dict[str, Any] = field(  # EduHead params; the cross-validated best (model card)
+        default_factory=lambda: {
+            "kind": "ensemble",
+            "alpha": 100.0,
+            "C": 0.05,
+            "n_estimators": 100,
+            "class_weight": None,
+        }
+    )
     student: dict[str, Any] = field(default_factory=dict)  # FastTextScorer params
 
 
@@ -64,7 +72,7 @@ class EduModel:
     def __init__(self, spec: EduSpec | None = None) -> None:
         self.spec = spec or EduSpec()
         self.head: EduHead | None = None
-        self.stacked: FastTextScorer | None = None
+        self.stacked: Any = None  # fitted ngram_regressor() pipeline
         self.student: FastTextScorer | None = None  # the cascade's fast scorer, if trained
         self.meta: dict[str, Any] = {}
         self._embedder: Embedder | None = None
@@ -108,12 +116,16 @@ class EduModel:
         emb = self.embed(texts) if embeddings is None else embeddings
         stacked = None
         if self.spec.stack_student:
-            stacked = oof_predict(lambda: FastTextScorer(**self.spec.student), texts, y)
-            self.stacked = FastTextScorer(**self.spec.student).fit(texts, y)
+            stacked = oof_predict(ngram_regressor, texts, y)
+            self.stacked = ngram_regressor().fit(texts, y)
         self.head = EduHead(**self.spec.head).fit(self.features(texts, emb, stacked), y)
         return self
 
     def predict(self, texts: Sequence[str], embeddings: np.ndarray | None = None) -> np.ndarray:
+        """Float scores 0-5, one per text (empty texts score like any other)."""
+        return np.clip(self._predict(texts, embeddings), 0.0, 5.0)
+
+    def _predict(self, texts: Sequence[str], embeddings: np.ndarray | None = None) -> np.ndarray:
         """Float scores 0-5, one per text (empty texts score like any other)."""
         if self.head is None:
             raise RuntimeError("EduModel is not fitted; use fit() or load_edu_model()")

@@ -148,3 +148,31 @@ def metrics_sections(
 
 def now() -> str:
     return dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def embedding_cache_key(spec: EduSpec, texts: Sequence[str]) -> str:
+    """Content hash of what determines the embeddings (encoder, pooling, cuts, texts)."""
+    import hashlib
+
+    h = hashlib.sha1(
+        json.dumps([spec.encoder, spec.pooling, spec.max_chars, spec.max_chunks]).encode()
+    )
+    for t in texts:
+        h.update(t[: spec.max_chars].encode("utf-8", "surrogatepass"))
+        h.update(b"\0")
+    return h.hexdigest()[:16]
+
+
+def cached_embeddings(
+    model: EduModel, texts: Sequence[str], cache_dir: str | Path | None
+) -> np.ndarray:
+    """Embeddings of ``texts``, read from / written to ``cache_dir`` when given (retraining is cheap)."""
+    if cache_dir is None:
+        return model.embed(texts)
+    path = Path(cache_dir) / f"emb-{embedding_cache_key(model.spec, texts)}.npy"
+    if path.exists():
+        return np.load(path)
+    emb = model.embed(texts)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    np.save(path, emb)
+    return emb

@@ -53,8 +53,8 @@ def _student_texts(patterns: tuple[str, ...], max_chars: int, limit: int | None)
 @click.option(
     "--head",
     "head_kind",
-    type=click.Choice(["ridge", "logistic", "forest", "boosting"]),
-    default="ridge",
+    type=click.Choice(["ensemble", "ridge", "logistic", "forest", "boosting"]),
+    default="ensemble",
     show_default=True,
     help="scikit-learn head.",
 )
@@ -86,6 +86,18 @@ def _student_texts(patterns: tuple[str, ...], max_chars: int, limit: int | None)
 @click.option(
     "--batch-size", default=64, show_default=True, help="Token windows per encoder batch."
 )
+@click.option(
+    "--student-quantize/--no-student-quantize",
+    default=True,
+    show_default=True,
+    help="Product-quantize the student (~10x smaller file; ~1 min of k-means).",
+)
+@click.option(
+    "--cache-dir",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="Keep label-text embeddings here to retrain without re-embedding (e.g. .cache/edu).",
+)
 @user_errors
 def train_classifier(
     annotations: str,
@@ -97,6 +109,8 @@ def train_classifier(
     student_corpus: tuple[str, ...],
     folds: int,
     batch_size: int,
+    student_quantize: bool,
+    cache_dir: str | None,
 ) -> None:
     """Train the educational-value model on judge labels and write MODEL_DIR with its model card.
 
@@ -116,6 +130,7 @@ def train_classifier(
     from classifiers.model import EduModel, EduSpec
     from classifiers.student import FastTextScorer
     from classifiers.train import (
+        cached_embeddings,
         cross_validate,
         metrics_sections,
         now,
@@ -130,7 +145,8 @@ def train_classifier(
     )
     model = EduModel(spec)
     t0 = time.perf_counter()
-    emb = model.embedder(batch_size=batch_size).encode(texts)
+    model.embedder(batch_size=batch_size)
+    emb = cached_embeddings(model, texts, cache_dir)
     click.echo(f"embedded {len(texts)} documents in {time.perf_counter() - t0:.0f}s", err=True)
     sections: dict[str, str] = {}
     cv_metrics: dict = {}
@@ -157,9 +173,8 @@ def train_classifier(
             err=True,
         )
         # Judge labels where we have them, teacher scores elsewhere.
-        model.student = FastTextScorer(**spec.student).fit(
-            texts + extra, np.concatenate([y, teacher])
-        )
+        params = spec.student if student_quantize else {**spec.student, "quantize_cutoff": None}
+        model.student = FastTextScorer(**params).fit(texts + extra, np.concatenate([y, teacher]))
         model.meta["student_corpus"] = (
             f"{list(student_corpus)}: {len(extra)} windows of <= {spec.max_chars} chars + the labelled texts"
         )

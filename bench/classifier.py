@@ -1,0 +1,135 @@
+"""Educational-value scoring speed: teacher (MiniLM + head), student (fastText), cascade.
+
+Input, built reproducibly from ``../shared/data/web/`` (C4 sample, 800 docs, and
+CC-MAIN-2019-30 sample, 447 docs): every document cut into consecutive
+2,000-character windows (what the model scores), in file order, then the list
+repeated until ``--docs`` texts (default 4,000). The teacher is timed on the
+first ``--teacher-docs`` (default 300) because it is ~100x slower.
+
+Measured in one run, same texts, this process, ``torch`` at ``--threads`` threads:
+* teacher fp32 and teacher with dynamic int8 linear layers (quality agreement
+  with fp32 reported), documents per second;
+* student alone and the cascade (student, teacher only for ``low <= s < high``):
+  docs/s, share sent to the teacher, and agreement with the teacher's keep
+  decision (score >= 3) as F1 and Spearman on the teacher-timed texts.
+
+Rerun: ``make bench BENCH=classifier`` (or ``python -m bench classifier``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+
+SHARED = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "web"
+FILES = ["c4-en-sample.jsonl.gz", "cc-main-2019-30-sample.jsonl.gz"]
+RESULTS = Path(__file__).parent / "results"
+
+
+def build_texts(n: int, window: int = 2000) -> list[str]:
+    base: list[str] = []
+    for name in FILES:
+        with gzip.open(SHARED / name, "rt", encoding="utf-8") as f:
+            for line in f:
+                t = json.loads(line).get("text") or ""
+                base += [t[i : i + window] for i in range(0, len(t), window)] or [""]
+    return [base[i % len(base)] for i in range(n)]
+
+
+def agreement(ref: np.ndarray, other: np.ndarray) -> dict[str, float]:
+    from scipy.stats import spearmanr
+
+    r, o = ref >= 3, other >= 3
+    tp = float(np.sum(r & o))
+    f1 = 2 * tp / max(float(r.sum() + o.sum()), 1.0)
+    return {
+        "keep_f1_vs_teacher": round(f1, 4),
+        "keep_agreement": round(float(np.mean(r == o)), 4),
+        "spearman_vs_teacher": round(float(spearmanr(ref, other).statistic), 4),
+        "teacher_keep_rate": round(float(r.mean()), 4),
+    }
+
+
+def timed(fn, *args):
+    t0 = time.perf_counter()
+    out = fn(*args)
+    return out, time.perf_counter() - t0
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(prog="python -m bench classifier")
+    ap.add_argument("--docs", type=int, default=4000)
+    ap.add_argument("--teacher-docs", type=int, default=300)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--model", default=None, help="model directory (default: shipped)")
+    ap.add_argument("--low", type=float, default=1.5)
+    ap.add_argument("--high", type=float, default=4.0)
+    args = ap.parse_args(argv)
+
+    import torch
+
+    from classifiers.cascade import cascade_predict
+    from classifiers.model import load_edu_model
+
+    torch.set_num_threads(args.threads)
+    texts = build_texts(args.docs)
+    few = texts[: args.teacher_docs]
+    model = load_edu_model(args.model)
+    model.predict(few[:8])  # load + warm up
+    teacher, t_teacher = timed(model.predict, few)
+
+    qmodel = load_edu_model(args.model)
+    qmodel.embedder(quantize=True)
+    qmodel.predict(few[:8])
+    q_scores, t_q = timed(qmodel.predict, few)
+
+    res: dict = {
+        "inputs": f"{len(texts)} texts: 2,000-char windows of the shared C4 + CC samples, repeated",
+        "threads": args.threads,
+        "teacher_fp32_docs_per_s": round(len(few) / t_teacher, 1),
+        "teacher_int8_docs_per_s": round(len(few) / t_q, 1),
+        "teacher_int8_vs_fp32": agreement(teacher, q_scores),
+    }
+    if model.student is not None:
+        _, t_student = timed(model.student.predict, texts)
+        student_few = model.student.predict(few)
+        cas_few = cascade_predict(model, few, args.low, args.high)
+        t0 = time.perf_counter()
+        cas = cascade_predict(model, texts, args.low, args.high)
+        t_cas = time.perf_counter() - t0
+        res.update(
+            {
+                "student_docs_per_s": round(len(texts) / t_student, 1),
+                "student_vs_teacher": agreement(teacher, student_few),
+                "cascade": {"low": args.low, "high": args.high},
+                "cascade_docs_per_s": round(len(texts) / t_cas, 1),
+                "cascade_share_to_teacher": round(float(cas.to_teacher.mean()), 4),
+                "cascade_vs_teacher": agreement(teacher, cas_few.scores),
+            }
+        )
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / "classifier.json").write_text(json.dumps(res, indent=1) + "\n")
+    t = res["teacher_fp32_docs_per_s"]
+    print(f"classifier bench ({res['inputs']}; torch threads {args.threads})")
+    print(f"  teacher fp32      {t:8.1f} docs/s")
+    print(
+        f"  teacher int8      {res['teacher_int8_docs_per_s']:8.1f} docs/s  ({res['teacher_int8_docs_per_s'] / t:.1f}x; vs fp32 {res['teacher_int8_vs_fp32']})"
+    )
+    if "student_docs_per_s" in res:
+        s, c = res["student_docs_per_s"], res["cascade_docs_per_s"]
+        print(
+            f"  student fastText  {s:8.1f} docs/s  ({s / t:.0f}x teacher; vs teacher {res['student_vs_teacher']})"
+        )
+        print(
+            f"  cascade           {c:8.1f} docs/s  ({c / t:.0f}x teacher; {res['cascade_share_to_teacher']:.1%} to teacher; vs teacher {res['cascade_vs_teacher']})"
+        )
+    print(f"  -> {RESULTS / 'classifier.json'}")
+
+
+if __name__ == "__main__":
+    main()
