@@ -38,15 +38,9 @@ class EduSpec:
     max_chunks: int = 4  # cap on windows per document (cost bound)
     lexical: bool = True  # append classifiers.features.FEATURE_NAMES
     stack_student: bool = True  # append an out-of-fold hashed n-gram ridge score as a feature
-    head: dict[str, Any] = field(  # EduHead params; the cross-validated best (model card)
-        default_factory=lambda: {
-            "kind": "ensemble",
-            "alpha": 100.0,
-            "C": 0.05,
-            "n_estimators": 100,
-            "class_weight": None,
-        }
-    )
+    # EduHead params: the shipped model's (ridge + logistic + forest, balanced weights);
+    # see the model card for the cross-validated comparison.
+    head: dict[str, Any] = field(default_factory=lambda: {"kind": "ensemble"})
     student: dict[str, Any] = field(default_factory=dict)  # FastTextScorer params
 
 
