@@ -41,7 +41,14 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check . || true
 
-bench: $(STAMP)
+# The bench extra (datatrove + spaCy, the comparison baselines) is installed on first use.
+BENCH_STAMP := $(VENV)/.installed-bench
+$(BENCH_STAMP): $(STAMP)
+	$(BIN)/pip install -q -e '.[bench]'
+	$(BIN)/pip install -q --force-reinstall --no-deps fasttext-numpy2
+	touch $(BENCH_STAMP)
+
+bench: $(BENCH_STAMP)
 	$(BIN)/python -m bench $(BENCH)
 
 # --- pipeline stages (IN= inputs, OUT= output dir, CONFIG= yaml) ------------

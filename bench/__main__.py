@@ -16,8 +16,11 @@ from pathlib import Path
 
 def main(argv: list[str]) -> None:
     here = Path(__file__).parent
-    topics = argv or sorted(
-        m.name for m in pkgutil.iter_modules([str(here)]) if not m.name.startswith("_")
+    # ``python -m bench minhash --sizes 10000``: one topic with its arguments;
+    # ``python -m bench``: every topic with its defaults.
+    topics, args = (argv[:1], argv[1:]) if argv else (
+        sorted(m.name for m in pkgutil.iter_modules([str(here)]) if not m.name.startswith("_")),
+        [],
     )
     for topic in topics:
         print(f"\n=== bench/{topic}.py " + "=" * 50, flush=True)

@@ -67,6 +67,8 @@ def decisions_sql(layout: Layout, min_edu: float | None, with_text: bool = False
       WITH d AS (SELECT * FROM read_parquet({[str(p) for p in docs]!r}, union_by_name = true)),
            ex AS ({exact}), nd AS ({near}), cl AS ({clusters}), e AS ({edu})
       SELECT d.* EXCLUDE ({text} drop_stage, drop_reason),
+             -- what a person needs to recognise a document in a query result
+             left(trim(split_part(ltrim(d.text, E' \t\r\n'), E'\n', 1)), 120) AS first_line,
              e.edu_score, e.edu_int,
              cl.dup_cluster,
              coalesce(ex.duplicate_of, nd.duplicate_of) AS duplicate_of,
@@ -156,7 +158,9 @@ def build_index(
     con.execute(
         """
         CREATE OR REPLACE VIEW clusters AS
-        SELECT dup_cluster, count(*) AS size, list(id ORDER BY kept DESC, source_file, position) AS ids
+        SELECT dup_cluster, count(*) AS size,
+               list({'id': id, 'kept': kept, 'duplicate_of': duplicate_of, 'first_line': first_line}
+                    ORDER BY kept DESC, source_file, position) AS members
         FROM documents WHERE dup_cluster IS NOT NULL GROUP BY dup_cluster
         """
     )

@@ -61,6 +61,14 @@ def test_run_ledger_corpus_and_rerun(ray_local, web_shards, tmp_path):
     assert near[0] == "a2" and near[1] is not None
     members = ledger(out, f"SELECT id FROM documents WHERE dup_cluster = '{near[1]}' ORDER BY id")
     assert [m[0] for m in members] == ["a2", "b-near"]
+    (cluster,) = ledger(out, f"SELECT size, members FROM clusters WHERE dup_cluster = '{near[1]}'")
+    first = ledger(out, "SELECT first_line FROM documents WHERE id = 'a2'")[0][0]
+    assert first and next(d["text"] for d in read_corpus(out) if d["id"] == "a2").startswith(first)
+    assert cluster[0] == 2 and [(m["id"], m["kept"]) for m in cluster[1]] == [
+        ("a2", True),
+        ("b-near", False),
+    ]
+    assert cluster[1][1]["duplicate_of"] == "a2" and cluster[1][0]["first_line"] == first
 
     # The corpus is exactly the kept rows, in parts of at most 4, readable with zstandard + json.
     docs = read_corpus(out)
