@@ -23,8 +23,10 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.utils.class_weight import compute_sample_weight
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-KINDS = ("ridge", "logistic", "forest", "boosting", "ensemble")
+KINDS = ("ridge", "logistic", "forest", "boosting", "ensemble", "linear")
 ENSEMBLE = ("ridge", "logistic", "forest")  # averaged raw scores
+# members averaged by the ensemble kinds; "linear" skips the forest (fast inference: the student)
+ENSEMBLES = {"ensemble": ENSEMBLE, "linear": ("ridge", "logistic")}
 CUT = 3.0
 TOP = 5.0
 
@@ -59,7 +61,8 @@ class EduHead(RegressorMixin, BaseEstimator):
 
     ``kind``: ``ridge`` (regression), ``logistic`` (multinomial; expected label),
     ``forest`` (random-forest regression), ``boosting`` (histogram gradient
-    boosting) or ``ensemble`` (mean of the ridge, logistic and forest scores). ``tune_cv`` folds choose the F1-best cut (0 disables it).
+    boosting), ``ensemble`` (mean of the ridge, logistic and forest scores) or
+    ``linear`` (mean of ridge and logistic: no forest, so cheap at inference). ``tune_cv`` folds choose the F1-best cut (0 disables it).
     """
 
     def __init__(
@@ -94,7 +97,7 @@ class EduHead(RegressorMixin, BaseEstimator):
                 n_jobs=1,
                 random_state=self.random_state,
             )
-        if self.kind == "ensemble":
+        if self.kind in ENSEMBLES:
             return None
         if self.kind == "boosting":
             return HistGradientBoostingRegressor(
@@ -103,8 +106,10 @@ class EduHead(RegressorMixin, BaseEstimator):
         raise ValueError(f"kind must be one of {KINDS}, not {self.kind!r}")
 
     def _fit_one(self, X: np.ndarray, y: np.ndarray):
-        if self.kind == "ensemble":
-            return [(k, clone(self).set_params(kind=k)._fit_one(X, y)) for k in ENSEMBLE]
+        if self.kind in ENSEMBLES:
+            return [
+                (k, clone(self).set_params(kind=k)._fit_one(X, y)) for k in ENSEMBLES[self.kind]
+            ]
         est = clone(self._make())
         levels = np.rint(y).astype(int)
         weights = None
@@ -117,7 +122,7 @@ class EduHead(RegressorMixin, BaseEstimator):
         return est
 
     def _raw(self, est, X: np.ndarray) -> np.ndarray:
-        if self.kind == "ensemble":
+        if self.kind in ENSEMBLES:
             return np.mean([clone(self).set_params(kind=k)._raw(e, X) for k, e in est], axis=0)
         if self.kind == "logistic":
             classes = est.classes_ if not hasattr(est, "steps") else est.steps[-1][1].classes_
