@@ -8,14 +8,18 @@ from corpus.config_base import Section
 
 
 class CascadeConfig(Section):
-    """fastText student first; only documents it is unsure about go to the MiniLM teacher."""
+    """Fast student first; only documents it is unsure about go to the MiniLM teacher.
+
+    Defaults: the band measured in the model card (cross-validated F1 within
+    0.03 of the teacher with well under 1% of web documents sent to it).
+    """
 
     enabled: bool = Field(
         False, description="score with the student and send only uncertain docs to the teacher"
     )
-    low: float = Field(1.5, description="student score below this: trusted as low, teacher skipped")
+    low: float = Field(2.99, description="student score below this: trusted as low, teacher skipped")
     high: float = Field(
-        4.0, description="student score at or above this: trusted as high, teacher skipped"
+        3.01, description="student score at or above this: trusted as high, teacher skipped"
     )
 
 

@@ -22,7 +22,7 @@ from sklearn.model_selection import StratifiedKFold
 from classifiers.embed import DEFAULT_MODEL, Embedder
 from classifiers.features import LexicalFeatures
 from classifiers.heads import EduHead
-from classifiers.student import FastTextScorer, ngram_regressor
+from classifiers.student import ngram_regressor
 
 SHIPPED_MODEL = Path(__file__).resolve().parent / "models" / "edu-minilm"
 FORMAT_VERSION = 1
@@ -67,7 +67,9 @@ class EduModel:
         self.spec = spec or EduSpec()
         self.head: EduHead | None = None
         self.stacked: Any = None  # fitted ngram_regressor() pipeline
-        self.student: FastTextScorer | None = None  # the cascade's fast scorer, if trained
+        # the cascade's fast scorer, if trained: classifiers.static.StaticStudent (default)
+        # or FastTextScorer; anything with predict(texts) -> scores
+        self.student: Any = None
         self.meta: dict[str, Any] = {}
         self._embedder: Embedder | None = None
 

@@ -165,7 +165,7 @@ class StaticVectors:
     """
 
     def __init__(
-        self, path: str | Path | None = None, dims: int | None = None, max_words: int = 300_000
+        self, path: str | Path | None = None, dims: int | None = None, max_words: int = 200_000
     ) -> None:
         from tokenizers import Tokenizer
 

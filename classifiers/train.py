@@ -176,3 +176,76 @@ def cached_embeddings(
     path.parent.mkdir(parents=True, exist_ok=True)
     np.save(path, emb)
     return emb
+
+
+def cross_validate_texts(
+    make: Any, texts: Sequence[str], y: np.ndarray, folds: int = 5, seed: int = 0
+) -> np.ndarray:
+    """Out-of-fold scores of a texts -> score estimator, on the same folds as ``cross_validate``."""
+    y = np.asarray(y, dtype=float)
+    out = np.zeros(len(y))
+    cv = StratifiedKFold(folds, shuffle=True, random_state=seed)
+    for tr, te in cv.split(np.zeros(len(y)), np.rint(y).astype(int)):
+        est = make().fit([texts[i] for i in tr], y[tr])
+        out[te] = est.predict([texts[i] for i in te])
+    return out
+
+
+def cascade_scores(
+    student: np.ndarray, teacher: np.ndarray, low: float, high: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """What ``cascade_predict`` returns given both scores: final scores and the to-teacher mask."""
+    unsure = (student >= low) & (student < high)
+    return np.where(unsure, teacher, student), unsure
+
+
+def keep_agreement(ref: np.ndarray, other: np.ndarray, cut: float = 3.0) -> dict[str, float]:
+    """How ``other``'s keep decisions (score >= cut) match ``ref``'s: F1 and raw agreement."""
+    r, o = np.asarray(ref) >= cut, np.asarray(other) >= cut
+    tp = float(np.sum(r & o))
+    return {
+        "keep_f1_vs_teacher": tp * 2 / max(float(r.sum() + o.sum()), 1.0),
+        "keep_agreement": float(np.mean(r == o)),
+    }
+
+
+def cascade_section(
+    y: np.ndarray,
+    student: np.ndarray,
+    teacher: np.ndarray,
+    masks: dict[str, np.ndarray],
+    bands: Sequence[tuple[float, float]],
+) -> tuple[str, dict[str, Any]]:
+    """Markdown table: out-of-fold F1/Spearman of teacher, student and cascades, per subset."""
+    rows = [("teacher", teacher, None), ("student alone", student, None)]
+    for low, high in bands:
+        s, unsure = cascade_scores(student, teacher, low, high)
+        rows.append((f"cascade [{low:g}, {high:g})", s, unsure))
+    subs = list(masks)
+    head = "| scorer | " + " | ".join(
+        f"{s}: F1 / Spearman / keep agreement with teacher / share to teacher" for s in subs
+    )
+    lines = [head + " |", "|---" * (len(subs) + 1) + "|"]
+    raw: dict[str, Any] = {}
+    for name, pred, unsure in rows:
+        cells = []
+        for sub in subs:
+            m = masks[sub]
+            e = evaluate(y[m], pred[m])
+            agree = keep_agreement(teacher[m], pred[m])
+            share = (
+                float(unsure[m].mean())
+                if unsure is not None
+                else (1.0 if name == "teacher" else 0.0)
+            )
+            raw.setdefault(name, {})[sub] = {
+                "f1": e["f1"],
+                "spearman": e["spearman"],
+                **agree,
+                "share_to_teacher": share,
+            }
+            cells.append(
+                f"{e['f1']:.3f} / {e['spearman']:.3f} / {agree['keep_agreement']:.3f} / {share:.1%}"
+            )
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    return "\n".join(lines), raw

@@ -72,9 +72,18 @@ def _student_texts(patterns: tuple[str, ...], max_chars: int, limit: int | None)
     help="Stack an out-of-fold fastText score into the head's features.",
 )
 @click.option(
+    "--student",
+    "student_kind",
+    type=click.Choice(["static", "fasttext", "none"]),
+    default="static",
+    show_default=True,
+    help="Cascade student: static MiniLM embedding + lexical + n-gram ridge on the judge labels "
+    "(classifiers.static), or fastText on labels + teacher scores over --student-corpus.",
+)
+@click.option(
     "--student-corpus",
     multiple=True,
-    help="Unlabelled inputs (paths/globs) the cascade student learns the teacher's scores on (repeatable).",
+    help="Unlabelled inputs (paths/globs) the fastText student learns the teacher's scores on (repeatable).",
 )
 @click.option(
     "--cv",
@@ -106,6 +115,7 @@ def train_classifier(
     head_kind: str,
     pooling: str,
     stack_student: bool,
+    student_kind: str,
     student_corpus: tuple[str, ...],
     folds: int,
     batch_size: int,
@@ -117,21 +127,24 @@ def train_classifier(
     Embeds each document with a frozen sentence-transformer, adds lexical
     features and (by default) a stacked fastText score, fits a scikit-learn
     head, and reports out-of-fold metrics on all labels and on random web
-    pages. With --student-corpus it also trains the fast cascade student on
-    the teacher's scores over those texts plus the labelled ones.
+    pages. It also trains the fast cascade student (by default the static
+    MiniLM student on the judge labels) and reports, on the same folds, the
+    student alone and the cascade at the configured band.
 
     \b
     Example:
         primer train-classifier --annotations ../shared/data/labels/edu-annotations.jsonl \\
-            --output classifiers/models/edu-minilm \\
-            --student-corpus '../shared/data/web/*.jsonl.gz' \\
-            --student-corpus '../shared/data/textbooks/*.jsonl.gz'
+            --output classifiers/models/edu-minilm
     """
+    from classifiers.config import CascadeConfig
     from classifiers.model import EduModel, EduSpec
+    from classifiers.static import StaticStudent
     from classifiers.student import FastTextScorer
     from classifiers.train import (
         cached_embeddings,
+        cascade_section,
         cross_validate,
+        cross_validate_texts,
         metrics_sections,
         now,
         subsets,
@@ -150,11 +163,25 @@ def train_classifier(
     click.echo(f"embedded {len(texts)} documents in {time.perf_counter() - t0:.0f}s", err=True)
     sections: dict[str, str] = {}
     cv_metrics: dict = {}
+    cv_cascade: dict = {}
     if folds >= 2:
         oof = cross_validate(spec, texts, y, emb, folds=folds)
         body, cv_metrics = metrics_sections(f"{folds}-fold out-of-fold", y, oof, subsets(rows))
         sections["Cross-validated quality (out-of-fold)"] = body
         click.echo(body)
+        if student_kind == "static":
+            s_oof = cross_validate_texts(StaticStudent, texts, y, folds=folds)
+            body, _ = metrics_sections(
+                f"{folds}-fold out-of-fold, student", y, s_oof, subsets(rows)
+            )
+            c = CascadeConfig()
+            bands = [(c.low, c.high), (2.95, 3.05), (2.8, 3.2), (2.5, 3.5), (1.5, 4.0)]
+            table, cv_cascade = cascade_section(y, s_oof, oof, subsets(rows), bands)
+            sections["Cascade student (static MiniLM), cross-validated"] = (
+                "Same folds as the teacher; the cascade sends `low <= student < high` "
+                "to the teacher's out-of-fold score.\n\n" + table + "\n\n" + body
+            )
+            click.echo(table)
     model.fit(texts, y, embeddings=emb)
     model.meta = {
         "trained_at": now(),
@@ -163,8 +190,14 @@ def train_classifier(
         "label_histogram": np.bincount(np.rint(y).astype(int), minlength=6).tolist(),
         "versions": versions(),
         "cv": cv_metrics,
+        "cv_cascade": cv_cascade,
     }
-    if student_corpus:
+    if student_kind == "static":
+        model.student = StaticStudent().fit(texts, y)
+        model.meta["student_corpus"] = (
+            f"static MiniLM student (classifiers.static) on the {len(texts)} judge labels"
+        )
+    elif student_kind == "fasttext" and student_corpus:
         extra = _student_texts(student_corpus, spec.max_chars, None)
         t0 = time.perf_counter()
         teacher = model.predict(extra)
@@ -251,7 +284,7 @@ def evaluate_classifier(model_dir: str | None, annotations: str, card: bool, as_
     "--cascade/--no-cascade",
     default=False,
     show_default=True,
-    help="Use the fastText student; the teacher only for uncertain documents.",
+    help="Use the cascade student; the teacher only for uncertain documents.",
 )
 @user_errors
 def score(
@@ -268,6 +301,7 @@ def score(
         primer score pages.jsonl --output scored.jsonl --cascade
     """
     from classifiers.cascade import cascade_predict
+    from classifiers.config import CascadeConfig
     from classifiers.metrics import to_int
     from classifiers.model import load_edu_model
     from corpus.readers.base import Record
@@ -275,13 +309,14 @@ def score(
     from corpus.writer import JsonlWriter
 
     model = load_edu_model(model_dir)
+    c = CascadeConfig()
     files = expand_inputs(list(inputs))
     rejects = 0
     t0 = time.perf_counter()
 
     def flush(buf: list[dict], writer: JsonlWriter) -> None:
         texts = [r["text"] or "" for r in buf]
-        s = cascade_predict(model, texts).scores if cascade else model.predict(texts)
+        s = cascade_predict(model, texts, c.low, c.high).scores if cascade else model.predict(texts)
         for rec, v, k in zip(buf, s, to_int(s), strict=True):
             rec["edu_score"], rec["edu_int"] = round(float(v), 4), int(k)
             writer.write(rec)

@@ -90,6 +90,8 @@ def test_cli_train_evaluate_score_and_stage(tmp_path: Path, annotations_file: Pa
     assert res.exit_code == 0, res.output
     card = (out / "README.md").read_text()
     assert "Spearman" in card and "random web" not in card  # all rows are one subset here
+    assert "Cascade student (static MiniLM)" in card  # default student, cross-validated
+    assert "cascade [" in json.dumps(json.loads((out / "meta.json").read_text())["cv_cascade"])
     assert json.loads((out / "meta.json").read_text())["n_train"] == 48
 
     res = runner.invoke(

@@ -115,7 +115,7 @@ def test_quantize_columns_roundtrip():
 
 
 def test_cascade_routes_only_the_band_to_the_teacher():
-    student = SimpleNamespace(predict=lambda texts: np.array([0.5, 2.95, 3.0, 4.5]))
+    student = SimpleNamespace(predict=lambda texts: np.array([0.5, 2.995, 3.0, 4.5]))
     seen: list[list[str]] = []
 
     class Model:
@@ -126,11 +126,11 @@ def test_cascade_routes_only_the_band_to_the_teacher():
             seen.append(list(texts))
             return np.full(len(texts), 3.3)
 
-    res = cascade_predict(Model(), ["a", "b", "c", "d"], low=2.9, high=3.05)
+    res = cascade_predict(Model(), ["a", "b", "c", "d"], low=2.99, high=3.02)
     assert seen == [["b", "c"]]
     np.testing.assert_allclose(res.scores, [0.5, 3.3, 3.3, 4.5])
     assert res.to_teacher.tolist() == [False, True, True, False]
-    s, unsure = cascade_scores(np.array([0.5, 2.95, 3.0, 4.5]), np.full(4, 3.3), 2.9, 3.05)
+    s, unsure = cascade_scores(np.array([0.5, 2.995, 3.0, 4.5]), np.full(4, 3.3), 2.99, 3.02)
     np.testing.assert_allclose(s, res.scores)
     assert unsure.tolist() == res.to_teacher.tolist()
 
