@@ -17,7 +17,9 @@ class CascadeConfig(Section):
     enabled: bool = Field(
         False, description="score with the student and send only uncertain docs to the teacher"
     )
-    low: float = Field(2.99, description="student score below this: trusted as low, teacher skipped")
+    low: float = Field(
+        2.99, description="student score below this: trusted as low, teacher skipped"
+    )
     high: float = Field(
         3.01, description="student score at or above this: trusted as high, teacher skipped"
     )
