@@ -36,6 +36,7 @@ class EduSpec:
     pooling: str = "mean"  # "mean" over token windows, or "first" window only
     max_chars: int = 2000  # the judge read the first 2,000 characters
     max_chunks: int = 4  # cap on windows per document (cost bound)
+    quantize: bool = False  # dynamic int8 linear layers on CPU (faster; see the model card)
     lexical: bool = True  # append classifiers.features.FEATURE_NAMES
     stack_student: bool = True  # append an out-of-fold hashed n-gram ridge score as a feature
     # EduHead params: the shipped model's (ridge + logistic + forest, balanced weights);
@@ -82,7 +83,7 @@ class EduModel:
                 pooling=s.pooling,
                 max_chars=s.max_chars,
                 max_chunks=s.max_chunks,
-                **kwargs,
+                **{"quantize": s.quantize, **kwargs},
             )
         return self._embedder
 

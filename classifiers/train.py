@@ -154,9 +154,8 @@ def embedding_cache_key(spec: EduSpec, texts: Sequence[str]) -> str:
     """Content hash of what determines the embeddings (encoder, pooling, cuts, texts)."""
     import hashlib
 
-    h = hashlib.sha1(
-        json.dumps([spec.encoder, spec.pooling, spec.max_chars, spec.max_chunks]).encode()
-    )
+    key = [spec.encoder, spec.pooling, spec.max_chars, spec.max_chunks]
+    h = hashlib.sha1(json.dumps(key + (["int8"] if spec.quantize else [])).encode())
     for t in texts:
         h.update(t[: spec.max_chars].encode("utf-8", "surrogatepass"))
         h.update(b"\0")

@@ -66,6 +66,13 @@ def _student_texts(patterns: tuple[str, ...], max_chars: int, limit: int | None)
     help="Pool token windows: mean over windows or first window.",
 )
 @click.option(
+    "--quantize/--no-quantize",
+    default=False,
+    show_default=True,
+    help="Dynamic int8 encoder on CPU; with --pooling first, the fast full-MiniLM path "
+    "(speed and cross-validated cost in the model card).",
+)
+@click.option(
     "--stack-student/--no-stack-student",
     default=True,
     show_default=True,
@@ -114,6 +121,7 @@ def train_classifier(
     encoder: str,
     head_kind: str,
     pooling: str,
+    quantize: bool,
     stack_student: bool,
     student_kind: str,
     student_corpus: tuple[str, ...],
@@ -154,7 +162,11 @@ def train_classifier(
 
     rows, texts, y = _rows_texts_scores(annotations)
     spec = EduSpec(
-        encoder=encoder, pooling=pooling, stack_student=stack_student, head={"kind": head_kind}
+        encoder=encoder,
+        pooling=pooling,
+        quantize=quantize,
+        stack_student=stack_student,
+        head={"kind": head_kind},
     )
     model = EduModel(spec)
     t0 = time.perf_counter()

@@ -140,3 +140,15 @@ def test_cascade_defaults_agree_and_keep_agreement():
     assert (c.low, c.high) == (DEFAULT_LOW, DEFAULT_HIGH)
     a = keep_agreement(np.array([3.5, 1.0, 4.0]), np.array([3.1, 3.2, 0.0]))
     assert a["keep_agreement"] == pytest.approx(1 / 3) and a["keep_f1_vs_teacher"] == 0.5
+
+
+def test_spec_quantize_roundtrips_and_old_specs_load(tmp_path):
+    from classifiers.model import EduModel, EduSpec
+
+    EduModel(EduSpec(pooling="first", quantize=True)).save(tmp_path)
+    again = EduModel.load(tmp_path)
+    assert again.spec.quantize and again.spec.pooling == "first"
+    assert EduModel.load(SHIPPED_DIR).spec.quantize is False  # spec.json without the field
+
+
+SHIPPED_DIR = STATIC_DIR.parent / "edu-minilm"
