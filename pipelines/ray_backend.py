@@ -130,9 +130,22 @@ def _compute_kwargs(res: Resources, actors: bool) -> dict[str, Any]:
         else:
             size = max(1, int(cluster_cpus() / max(res.cpus, 1e-3)))
         kwargs["compute"] = ray.data.ActorPoolStrategy(size=size)
+        kwargs["num_cpus"] = actor_cpus(res.cpus, size, cluster_cpus())
     elif res.concurrency:
         kwargs["compute"] = ray.data.TaskPoolStrategy(size=res.concurrency)
     return kwargs
+
+
+def actor_cpus(cpus: float, size: int, total: int) -> float:
+    """CPUs each of ``size`` actors reserves, leaving one of ``total`` for the tasks around them.
+
+    Ray Data's reads (ListFiles, ReadFiles) and writes are 1-CPU tasks: a pool that
+    reserves every CPU starves them and the job hangs (Ray 2.60, 2 cores). Only the
+    reservation shrinks; each actor still runs ``cpus`` threads.
+    """
+    if size * cpus <= total - 1:
+        return cpus
+    return max(0.0, total - 1) / size
 
 
 def map_stage(ds, factory: Callable[[], Stage], resources: Resources):
@@ -151,7 +164,9 @@ def map_batches(ds, fn: Callable[[Batch], Batch], resources: Resources):
     def _apply(table: pa.Table) -> pa.Table:
         return pa.Table.from_pydict(fn(table.to_pydict()))
 
-    return ds.map_batches(_apply, batch_format="pyarrow", **_compute_kwargs(resources, actors=False))
+    return ds.map_batches(
+        _apply, batch_format="pyarrow", **_compute_kwargs(resources, actors=False)
+    )
 
 
 def map_tables(ds, fn: Callable[[pa.Table], pa.Table], resources: Resources):

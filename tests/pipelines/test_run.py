@@ -145,3 +145,37 @@ def test_bad_config_and_missing_input_fail_fast(tmp_path):
         load_config(cfg)
     with pytest.raises(InputError):
         run_pipeline(_config([tmp_path / "nope-*.jsonl"], tmp_path / "o"))
+
+
+@pytest.mark.slow
+def test_classify_step_scores_through_an_actor_pool(ray_local, web_shards, tmp_path):
+    """The whole pipeline with the shipped MiniLM model, on an actor pool sized to every CPU."""
+    out = tmp_path / "out"
+    run_pipeline(_config(web_shards["paths"], out, **{"classify.min_edu_score": 2.0}))
+    rows = ledger(
+        out,
+        "SELECT id, kept, drop_stage, drop_reason, edu_score FROM documents "
+        "WHERE drop_stage IS NULL OR drop_stage = 'classify'",
+    )
+    assert rows and all(r[4] is not None and 0.0 <= r[4] <= 5.0 for r in rows)
+    assert all(r[1] == (r[4] >= 2.0) for r in rows)
+    assert {r[3] for r in rows if not r[1]} <= {"low-edu"}
+    # Documents dropped before the classifier were never scored.
+    assert (
+        ledger(
+            out,
+            "SELECT count(*) FROM documents WHERE drop_stage = 'langid' AND edu_score IS NOT NULL",
+        )[0][0]
+        == 0
+    )
+    docs = read_corpus(out)
+    assert docs and all(d["metadata"]["edu_score"] >= 2.0 for d in docs)
+
+
+def test_actor_pool_leaves_a_cpu_for_reads_and_writes():
+    from pipelines.ray_backend import actor_cpus
+
+    assert actor_cpus(1.0, 2, 2) == 0.5  # 2 actors on 2 CPUs: one CPU stays free
+    assert actor_cpus(1.0, 1, 1) == 0.0
+    assert actor_cpus(1.0, 4, 8) == 1.0  # room left: the reservation is kept
+    assert actor_cpus(2.0, 4, 8) == 7 / 4
