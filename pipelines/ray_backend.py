@@ -205,3 +205,27 @@ def run_tasks(
 def union(ds, *others):
     """Concatenate datasets with the same schema (e.g. new and earlier-corpus band rows)."""
     return ds.union(*others) if others else ds
+
+
+# --- LLM batch inference (synth's vllm backend) -------------------------------
+
+
+def llm_generate(
+    engine_config: dict[str, Any],
+    rows: list[dict[str, Any]],
+    preprocess: Callable[[dict[str, Any]], dict[str, Any]],
+    postprocess: Callable[[dict[str, Any]], dict[str, Any]],
+) -> list[dict[str, Any]]:
+    """Generate with vLLM engine replicas on the cluster's GPUs through ``ray.data.llm``.
+
+    ``engine_config`` holds ``vLLMEngineProcessorConfig`` arguments; ``preprocess``
+    turns a row into ``messages`` + ``sampling_params``; ``postprocess`` reads
+    ``generated_text`` and token counts. Needs the ``vllm`` extra (``ray[llm]``).
+    """
+    import ray
+    from ray.data.llm import build_llm_processor, vLLMEngineProcessorConfig
+
+    processor = build_llm_processor(
+        vLLMEngineProcessorConfig(**engine_config), preprocess=preprocess, postprocess=postprocess
+    )
+    return processor(ray.data.from_items(rows)).take_all()

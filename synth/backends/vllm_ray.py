@@ -4,7 +4,7 @@ For GPU clusters. ``ray.data.llm`` needs ``pip install 'primer-corpus[vllm]'``
 (``ray[llm]``, which brings vLLM) and one GPU per engine replica x tensor-parallel
 size. Everything up to the engine is plain data (``processor_config_kwargs``,
 ``sampling_params``, ``rows_from_prompts``), so it is tested without a GPU; the Ray
-import happens only inside ``generate``, and a missing runtime raises
+import happens only inside ``generate`` (through ``pipelines.ray_backend``), and a missing runtime raises
 ``BackendUnavailable`` saying what to install.
 
 Run on a cluster (head node, model weights reachable from every GPU node)::
@@ -74,12 +74,13 @@ class VLLMBackend:
         reason = missing_runtime()
         if reason:
             raise BackendUnavailable(reason)
-        import ray  # the one other place Ray is imported: vLLM batch inference only
-        from ray.data.llm import build_llm_processor, vLLMEngineProcessorConfig
+        from pipelines import ray_backend as rb  # the one module that speaks Ray
 
+        rb.init()
         params = sampling_params(self.cfg)
-        processor = build_llm_processor(
-            vLLMEngineProcessorConfig(**processor_config_kwargs(self.cfg)),
+        out = rb.llm_generate(
+            processor_config_kwargs(self.cfg),
+            rows_from_prompts(prompts),
             preprocess=lambda row: {
                 "row": row["row"],
                 "messages": row["messages"],
@@ -92,7 +93,6 @@ class VLLMBackend:
                 "completion_tokens": int(row.get("num_generated_tokens") or 0),
             },
         )
-        out = processor(ray.data.from_items(rows_from_prompts(prompts))).take_all()
         by_row = {r["row"]: r for r in out}
         results = []
         for i in range(len(prompts)):

@@ -325,3 +325,39 @@ def test_vllm_backend_fails_clearly_without_its_runtime():
         pytest.skip("vLLM is installed here")
     with pytest.raises(BackendUnavailable, match="primer-corpus\\[vllm\\]"):
         VLLMBackend(VLLMConfig()).generate([[{"role": "user", "content": "hi"}]])
+
+
+def test_vllm_backend_maps_engine_rows_back_to_prompts(monkeypatch):
+    """Everything around ``ray.data.llm`` (which needs a GPU): config, row order, usage, gaps."""
+    from pipelines import ray_backend as rb
+    from synth.backends import vllm_ray
+
+    seen = {}
+
+    def fake_generate(engine_config, rows, preprocess, postprocess):
+        seen["config"] = engine_config
+        engine_in = [preprocess(r) for r in rows]
+        seen["sampling"] = engine_in[0]["sampling_params"]
+        out = [
+            {
+                "row": r["row"],
+                "generated_text": f"answer {r['row']}",
+                "num_input_tokens": 7,
+                "num_generated_tokens": 3,
+            }
+            for r in engine_in
+            if r["row"] != 1  # the engine lost row 1
+        ]
+        return [postprocess(r) for r in reversed(out)]  # and returned the rest out of order
+
+    monkeypatch.setattr(vllm_ray, "missing_runtime", lambda: None)
+    monkeypatch.setattr(rb, "init", lambda *a, **k: None)
+    monkeypatch.setattr(rb, "llm_generate", fake_generate)
+    cfg = VLLMConfig(model_source="org/model")
+    gens = VLLMBackend(cfg).generate([[{"role": "user", "content": c}] for c in "abc"])
+    assert seen["config"] == processor_config_kwargs(cfg)
+    assert seen["sampling"] == sampling_params(cfg)
+    assert [g.text for g in gens] == ["answer 0", None, "answer 2"]
+    assert gens[1].error == "vllm: no output"
+    assert gens[2].usage == {"prompt_tokens": 7, "completion_tokens": 3}
+    assert gens[0].model == "org/model"
