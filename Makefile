@@ -7,6 +7,7 @@ STAMP   := $(VENV)/.installed
 IN      ?= ../shared/data/web/*.jsonl.gz
 OUT     ?= out
 CONFIG  ?=
+AGAINST ?=
 CFG     := $(if $(CONFIG),--config $(CONFIG),)
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
@@ -55,8 +56,9 @@ bench: $(BENCH_STAMP)
 ingest: $(STAMP)
 	$(PRIMER) run $(CFG) $(foreach i,$(IN),--input '$(i)') --output $(OUT) --until ingest
 
+# MinHash near-dedup alone on any readable inputs (e.g. IN=out/corpus), AGAINST= an earlier dedup/run output.
 dedup: $(STAMP)
-	$(PRIMER) run $(CFG) $(foreach i,$(IN),--input '$(i)') --output $(OUT) --until dedup
+	$(PRIMER) dedup $(CFG) $(foreach i,$(IN),'$(i)') --output $(OUT) $(foreach a,$(AGAINST),--against '$(a)')
 
 classify: $(STAMP)
 	$(PRIMER) run $(CFG) $(foreach i,$(IN),--input '$(i)') --output $(OUT) --until classify

@@ -65,6 +65,16 @@ def _collect(ds) -> pa.Table | None:
     return pa.concat_tables(tables) if tables else None
 
 
+def index_dir(out: Path) -> Path:
+    """Where an earlier output keeps its ``minhash/`` band index: ``primer dedup`` OUT or ``primer run`` OUT/work/near."""
+    for cand in (out, out / "work" / "near"):
+        if (cand / "minhash").is_dir():
+            return cand
+    raise FileNotFoundError(
+        f"{out}: no MinHash index of an earlier run (minhash/ or work/near/minhash/)"
+    )
+
+
 def near_dedup(
     inputs: list[str], out_dir: Path, config: DedupConfig, against: Sequence[Path] = ()
 ) -> Path:
@@ -84,9 +94,7 @@ def near_dedup(
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
     cfg = config
-    for a in against:
-        if not (Path(a) / "minhash").is_dir():
-            raise FileNotFoundError(f"{a}: no minhash/ index of an earlier near-dedup run")
+    against = [index_dir(Path(a)) for a in against]
     files = [f for f in _parquet_files(inputs) if pq.read_metadata(f).num_rows]
     old_files = _parquet_files([Path(a) / "minhash" for a in against])
     n_docs = _num_rows(files)

@@ -100,9 +100,11 @@ def run_pipeline(
         raise ValueError("no inputs: pass --input or set `inputs:` (or enable synth)")
     files = expand_inputs(config.inputs) if config.inputs else []  # fails fast, before Ray
     against = [str(Path(a)) for a in (against or [])]
-    for a in against:
-        if not (Path(a) / "work" / "near" / "minhash").is_dir():
-            raise FileNotFoundError(f"--against {a}: no MinHash index there (work/near/minhash)")
+    if against:
+        from pipelines.near_dedup import index_dir
+
+        for a in against:
+            index_dir(Path(a))  # fails fast, before Ray
     layout = Layout(Path(config.output))
     if force and layout.work.exists():
         shutil.rmtree(layout.work)
@@ -261,7 +263,7 @@ def _near_dedup(config: PipelineConfig, layout: Layout, against: list[str]) -> N
     if not inputs:
         return
     rb.init(config.ray.address, config.ray.num_cpus, progress=config.ray.progress)
-    near_dedup(inputs, near_dir, config.dedup, against=[Path(a) / "work" / "near" for a in against])
+    near_dedup(inputs, near_dir, config.dedup, against=[Path(a) for a in against])
     shutil.rmtree(layout.work / "near_input", ignore_errors=True)
     n = (
         pq.read_metadata(near_dir / "near_dups.parquet").num_rows

@@ -183,3 +183,14 @@ def test_dedup_command_on_jsonl_inputs(ray_local, tmp_path):
     assert [r["id"] for r in kept] == ["p0", "p1", "p2", "p3", "p4", "q-new"]
     assert kept[0]["metadata"]["url"] == "https://e.org/0"
     assert not (out / "_input").exists()
+
+
+def test_against_accepts_dedup_and_run_outputs(tmp_path):
+    from pipelines.near_dedup import index_dir
+
+    (tmp_path / "dedup-out" / "minhash").mkdir(parents=True)  # primer dedup OUT
+    (tmp_path / "run-out" / "work" / "near" / "minhash").mkdir(parents=True)  # primer run OUT
+    assert index_dir(tmp_path / "dedup-out") == tmp_path / "dedup-out"
+    assert index_dir(tmp_path / "run-out") == tmp_path / "run-out" / "work" / "near"
+    with pytest.raises(FileNotFoundError, match="no MinHash index"):
+        index_dir(tmp_path)
