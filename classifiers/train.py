@@ -86,6 +86,7 @@ def versions() -> dict[str, str]:
         "torch",
         "numpy",
         "fasttext-numpy2",
+        "tokenizers",
     )
     out = {"python": platform.python_version()}
     for p in pkgs:
@@ -98,6 +99,15 @@ def versions() -> dict[str, str]:
 
 def model_size(path: Path) -> int:
     return sum(f.stat().st_size for f in path.rglob("*") if f.is_file() and f.name != "README.md")
+
+
+def _static_dir(model: EduModel) -> str | None:
+    """The static student's table directory, if the model's student is a ``StaticStudent``."""
+    from classifiers.static import STATIC_DIR, StaticStudent
+
+    if not isinstance(model.student, StaticStudent):
+        return None
+    return model.student.vectors or str(STATIC_DIR)
 
 
 def write_model_card(path: str | Path, model: EduModel, sections: dict[str, str]) -> Path:
@@ -113,7 +123,15 @@ def write_model_card(path: str | Path, model: EduModel, sections: dict[str, str]
         f"- trained: {meta.get('trained_at', '?')}",
         f"- data: `{meta.get('annotations', '?')}` ({meta.get('n_train', '?')} labelled documents; "
         f"score histogram {meta.get('label_histogram', '?')})",
-        f"- student corpus: {meta.get('student_corpus', 'none')}",
+        f"- cascade student: {meta.get('student_corpus', 'none')}",
+        *(
+            [
+                f"- student token table: `classifiers/models/{Path(_static_dir(model)).name}` "
+                f"({model_size(Path(_static_dir(model))) / 1e6:.2f} MB, int8, shared by every model)"
+            ]
+            if _static_dir(model)
+            else []
+        ),
         f"- encoder: `{model.spec.encoder}` (frozen; {model.spec.pooling} pooling over "
         f"token windows, first {model.spec.max_chars} characters, at most {model.spec.max_chunks} windows)",
         f"- head: `{json.dumps(model.spec.head)}`; cut-off {getattr(model.head, 'threshold_', 3.0):.3f} "
