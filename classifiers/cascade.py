@@ -20,7 +20,7 @@ import numpy as np
 
 from classifiers.model import EduModel
 
-DEFAULT_LOW, DEFAULT_HIGH = 2.99, 3.01  # = classifiers.config.CascadeConfig defaults
+DEFAULT_LOW, DEFAULT_HIGH = 2.995, 3.005  # = classifiers.config.CascadeConfig defaults
 
 
 @dataclass

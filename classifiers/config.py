@@ -18,10 +18,10 @@ class CascadeConfig(Section):
         False, description="score with the student and send only uncertain docs to the teacher"
     )
     low: float = Field(
-        2.99, description="student score below this: trusted as low, teacher skipped"
+        2.995, description="student score below this: trusted as low, teacher skipped"
     )
     high: float = Field(
-        3.01, description="student score at or above this: trusted as high, teacher skipped"
+        3.005, description="student score at or above this: trusted as high, teacher skipped"
     )
 
 

@@ -187,7 +187,14 @@ def train_classifier(
                 f"{folds}-fold out-of-fold, student", y, s_oof, subsets(rows)
             )
             c = CascadeConfig()
-            bands = [(c.low, c.high), (2.95, 3.05), (2.8, 3.2), (2.5, 3.5), (1.5, 4.0)]
+            bands = [
+                (c.low, c.high),
+                (2.99, 3.01),
+                (2.95, 3.05),
+                (2.8, 3.2),
+                (2.5, 3.5),
+                (1.5, 4.0),
+            ]
             table, cv_cascade = cascade_section(y, s_oof, oof, subsets(rows), bands)
             sections["Cascade student (static MiniLM), cross-validated"] = (
                 "Same folds as the teacher; the cascade sends `low <= student < high` "
