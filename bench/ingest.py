@@ -1,7 +1,7 @@
 """Ingest throughput and peak memory on the shared C4 + CC samples.
 
 Input: ``../shared/data/web/c4-en-sample.jsonl.gz`` (800 docs) and
-``cc-main-2019-30-sample.jsonl.gz`` (447 docs), each copied ``COPIES`` times
+``cc-main-2019-30-sample.jsonl.gz`` (447 docs), each copied ``--copies`` times (default 8)
 under new names (so 8 shards of each, 9,976 documents), since one pass over
 1,247 documents is too short to time.
 
@@ -34,11 +34,11 @@ COPIES = 8
 RESULTS = Path(__file__).parent / "results"
 
 
-def _build_inputs(root: Path) -> list[Path]:
+def _build_inputs(root: Path, copies: int = COPIES) -> list[Path]:
     root.mkdir(parents=True)
     paths = []
     for name in FILES:
-        for k in range(COPIES):
+        for k in range(copies):
             dest = root / f"copy{k}-{name}"
             shutil.copy(SHARED / name, dest)
             paths.append(dest)
@@ -59,6 +59,11 @@ def _tree_rss(proc: psutil.Process) -> int:
 
 
 def main(argv: list[str] | None = None) -> None:
+    import argparse
+
+    ap = argparse.ArgumentParser(prog="python -m bench ingest")
+    ap.add_argument("--copies", type=int, default=COPIES, help="copies of each sample file")
+    args = ap.parse_args(argv)
     from pipelines.config import load_config
     from pipelines.ingest import ingest_shard
     from pipelines.layout import Layout
@@ -68,7 +73,7 @@ def main(argv: list[str] | None = None) -> None:
         return
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
-        inputs = _build_inputs(tmp / "in")
+        inputs = _build_inputs(tmp / "in", args.copies)
 
         # 1. in-process, one shard at a time (one core)
         cfg = load_config(None, [], output=str(tmp / "solo"))
@@ -122,7 +127,7 @@ def main(argv: list[str] | None = None) -> None:
         "ray_run_peak_rss_mib": round(peak / 2**20),
     }
     print(
-        f"ingest (read + filters + tokens), {n} docs in {len(inputs)} shards (C4 + CC samples x{COPIES})"
+        f"ingest (read + filters + tokens), {n} docs in {len(inputs)} shards (C4 + CC samples x{args.copies})"
     )
     print(f"  one core, in process      : {res['in_process_docs_per_s']:>8.1f} docs/s")
     print(
