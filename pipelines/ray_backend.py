@@ -149,7 +149,13 @@ def actor_cpus(cpus: float, size: int, total: int) -> float:
 
 
 def map_stage(ds, factory: Callable[[], Stage], resources: Resources):
-    """Apply a stage with an actor pool: the stage's ``setup`` runs once per actor."""
+    """Apply a stage with an actor pool: the stage's ``setup`` runs once per actor.
+
+    Blocks are first cut to about one batch each (a streaming split, no shuffle): a
+    Parquet row group arrives as one block, and one block goes to one actor, so without
+    the cut a single big file keeps the whole pool but one actor idle.
+    """
+    ds = ds.repartition(target_num_rows_per_block=resources.batch_size or 256)
     return ds.map_batches(
         _StageActor,
         fn_constructor_args=(factory,),

@@ -151,7 +151,11 @@ def test_bad_config_and_missing_input_fail_fast(tmp_path):
 def test_classify_step_scores_through_an_actor_pool(ray_local, web_shards, tmp_path):
     """The whole pipeline with the shipped MiniLM model, on an actor pool sized to every CPU."""
     out = tmp_path / "out"
-    run_pipeline(_config(web_shards["paths"], out, **{"classify.min_edu_score": 2.0}))
+    # Batches of 4: the one exported Parquet file is cut into blocks for both actors.
+    cfg = _config(
+        web_shards["paths"], out, **{"classify.min_edu_score": 2.0, "classify.batch_size": 4}
+    )
+    run_pipeline(cfg)
     rows = ledger(
         out,
         "SELECT id, kept, drop_stage, drop_reason, edu_score FROM documents "
