@@ -2,14 +2,17 @@
 
 The cascade needs a scorer that nearly matches the MiniLM teacher at thousands
 of documents per second on two cores. ``model2vec`` distils the teacher's
-encoder into one static vector per vocabulary token (PCA-reduced, float16,
-int8, shipped in ``classifiers/models/edu-static/``; built by ``classifiers.distill``); a document vector is then the
-mean of its tokens' vectors, a sparse-count x dense-table product.
+encoder into one static vector per vocabulary token (PCA-reduced, int8 with a
+per-column scale, shipped in ``classifiers/models/edu-static/``; built by
+``classifiers.distill``); a document vector is then the mean of its tokens'
+vectors, a sparse-count x dense-table product.
 
-Everything is computed from one pass of the Rust WordPiece tokenizer: the
-static embedding, the hashed token 1-2-gram TF-IDF ridge score (stacked out of
-fold, like the teacher's) and lexical/layout features vectorised over the whole
-batch (the teacher's per-text Python regexes run at ~300 docs/s and would
+Texts are split into words by one regex and each distinct word is mapped once
+(then cached) to its WordPiece vectors and feature flags (``StaticVectors``): the
+Rust tokenizer over every text would cost more than everything else. From the
+words come the static embedding, a word 1-2-gram TF-IDF ridge score (stacked out
+of fold, like the teacher's) and lexical/layout features vectorised over the
+whole batch (the teacher's per-text Python regexes run at ~300 docs/s and would
 dominate). Distillation needs ``model2vec[distill]`` (``pip install
 primer-corpus[distill]``); inference needs only ``tokenizers`` and NumPy.
 """
@@ -153,7 +156,7 @@ class Tokens:
 
 
 class StaticVectors:
-    """The shipped distilled table: ``tokenizer.json`` + ``vectors.npy`` (float16, vocab x dim).
+    """The shipped distilled table: ``tokenizer.json`` + ``vectors.npy`` (int8, vocab x dim) + ``scale.npy``.
 
     Running the WordPiece tokenizer over every text costs more than the rest of
     the student together (~1,000 docs/s on two busy cores), so texts are split
