@@ -101,6 +101,14 @@ def main(argv: list[str] | None = None) -> None:
     qmodel.predict(few[:8])
     q_scores, t_q = timed(qmodel.predict, few)
 
+    # bfloat16 (what the classify stage uses by default where it is native)
+    from classifiers.embed import native_bf16
+
+    bmodel = load_edu_model(args.model)
+    bmodel.embedder(bf16=True)
+    bmodel.predict(few[:8])
+    b_scores, t_b = timed(bmodel.predict, few)
+
     # the fast full-MiniLM option (EduSpec(pooling="first", quantize=True)): speed only here,
     # the head it needs is trained on first-window embeddings (quality: the model card)
     fmodel = load_edu_model(args.model)
@@ -117,6 +125,9 @@ def main(argv: list[str] | None = None) -> None:
         "teacher_int8_docs_per_s": round(len(few) / t_q, 1),
         "teacher_int8_vs_fp32": agreement(teacher, q_scores),
         "teacher_int8_first_window_docs_per_s": round(len(few) / t_first, 1),
+        "bf16_native": native_bf16("cpu"),
+        "teacher_bf16_docs_per_s": round(len(few) / t_b, 1),
+        "teacher_bf16_vs_fp32": agreement(teacher, b_scores),
     }
     if model.student is not None:
         _, t_cold = timed(model.student.predict, texts)
@@ -148,6 +159,9 @@ def main(argv: list[str] | None = None) -> None:
     print(f"  teacher fp32      {t:8.1f} docs/s")
     print(
         f"  teacher int8      {res['teacher_int8_docs_per_s']:8.1f} docs/s  ({res['teacher_int8_docs_per_s'] / t:.1f}x; vs fp32 {res['teacher_int8_vs_fp32']})"
+    )
+    print(
+        f"  teacher bf16      {res['teacher_bf16_docs_per_s']:8.1f} docs/s  (native: {res['bf16_native']}; vs fp32 {res['teacher_bf16_vs_fp32']})"
     )
     print(
         f"  teacher int8, first 256-token window only {res['teacher_int8_first_window_docs_per_s']:8.1f} docs/s"

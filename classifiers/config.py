@@ -46,4 +46,9 @@ class ClassifyConfig(Section):
     torch_threads: int | None = Field(
         None, ge=1, description="torch intra-op threads per CPU worker; None = cpus"
     )
+    bf16: bool | None = Field(
+        None,
+        description="run the encoder in bfloat16; None = where the hardware computes it natively "
+        "(GPUs, CPUs with AVX-512-BF16/AMX: ~2x, embeddings at cosine 0.9999 to float32)",
+    )
     cascade: CascadeConfig = Field(default_factory=CascadeConfig)

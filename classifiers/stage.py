@@ -43,7 +43,7 @@ class EduStage(Stage):
 
             torch.set_num_threads(self.cfg.torch_threads or max(1, int(self.cfg.cpus)))
         model = load_edu_model(self.cfg.model)
-        model.embedder(device=device, batch_size=self.cfg.encode_batch_size)
+        model.embedder(device=device, batch_size=self.cfg.encode_batch_size, bf16=self.cfg.bf16)
         self.model = model
 
     def score(self, texts: list[str]):

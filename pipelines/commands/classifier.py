@@ -328,6 +328,7 @@ def score(
     from corpus.writer import JsonlWriter
 
     model = load_edu_model(model_dir)
+    model.embedder(bf16=None)  # bfloat16 where the hardware computes it natively
     c = CascadeConfig()
     files = expand_inputs(list(inputs))
     rejects = 0
