@@ -1,4 +1,4 @@
-"""The educational-value model: embedder + lexical features (+ stacked fastText) -> head.
+"""The educational-value model: embedder + lexical features (+ stacked n-gram ridge) -> head.
 
 ``EduModel`` is what the stage, ``primer score`` and the benchmarks call. Its
 learned parts (head, optional stacked student, optional cascade student) are

@@ -76,7 +76,7 @@ def _student_texts(patterns: tuple[str, ...], max_chars: int, limit: int | None)
     "--stack-student/--no-stack-student",
     default=True,
     show_default=True,
-    help="Stack an out-of-fold fastText score into the head's features.",
+    help="Stack an out-of-fold hashed word n-gram ridge score into the head's features.",
 )
 @click.option(
     "--student",
@@ -133,7 +133,7 @@ def train_classifier(
     """Train the educational-value model on judge labels and write MODEL_DIR with its model card.
 
     Embeds each document with a frozen sentence-transformer, adds lexical
-    features and (by default) a stacked fastText score, fits a scikit-learn
+    features and (by default) a stacked n-gram ridge score, fits a scikit-learn
     head, and reports out-of-fold metrics on all labels and on random web
     pages. It also trains the fast cascade student (by default the static
     MiniLM student on the judge labels) and reports, on the same folds, the
