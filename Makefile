@@ -40,7 +40,7 @@ test-fast: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
-	$(BIN)/ruff format --check . || true
+	$(BIN)/ruff format --check .
 
 # The bench extra (datatrove + spaCy, the comparison baselines) is installed on first use.
 BENCH_STAMP := $(VENV)/.installed-bench
