@@ -18,14 +18,11 @@ def main(argv: list[str]) -> None:
     here = Path(__file__).parent
     # ``python -m bench minhash --sizes 10000``: one topic with its arguments;
     # ``python -m bench``: every topic with its defaults.
-    topics, args = (
-        (argv[:1], argv[1:])
-        if argv
-        else (
-            sorted(m.name for m in pkgutil.iter_modules([str(here)]) if not m.name.startswith("_")),
-            [],
-        )
-    )
+    if argv:
+        topics, args = argv[:1], argv[1:]
+    else:
+        topics = sorted(m.name for m in pkgutil.iter_modules([str(here)]) if m.name[0] != "_")
+        args = []
     for topic in topics:
         print(f"\n=== bench/{topic}.py " + "=" * 50, flush=True)
         start = time.perf_counter()
