@@ -115,7 +115,7 @@ class _StageActor:
         return pa.Table.from_pydict(out)
 
 
-def _compute_kwargs(res: Resources, actors: bool) -> dict[str, Any]:
+def _compute_kwargs(res: Resources, actors: bool, n_rows: int | None = None) -> dict[str, Any]:
     import ray
 
     kwargs: dict[str, Any] = {"num_cpus": res.cpus, "batch_size": res.batch_size}
@@ -129,6 +129,8 @@ def _compute_kwargs(res: Resources, actors: bool) -> dict[str, Any]:
             size = max(1, int(cluster_gpus() / res.gpus))
         else:
             size = max(1, int(cluster_cpus() / max(res.cpus, 1e-3)))
+        if n_rows is not None:  # no more actors than batches: each one loads the model
+            size = max(1, min(size, -(-n_rows // max(res.batch_size or 1, 1))))
         kwargs["compute"] = ray.data.ActorPoolStrategy(size=size)
         kwargs["num_cpus"] = actor_cpus(res.cpus, size, cluster_cpus())
     elif res.concurrency:
@@ -148,8 +150,10 @@ def actor_cpus(cpus: float, size: int, total: int) -> float:
     return max(0.0, total - 1) / size
 
 
-def map_stage(ds, factory: Callable[[], Stage], resources: Resources):
+def map_stage(ds, factory: Callable[[], Stage], resources: Resources, n_rows: int | None = None):
     """Apply a stage with an actor pool: the stage's ``setup`` runs once per actor.
+
+    ``n_rows`` (when known) caps the pool at one actor per batch.
 
     Blocks are first cut to about one batch each (a streaming split, no shuffle): a
     Parquet row group arrives as one block, and one block goes to one actor, so without
@@ -160,7 +164,7 @@ def map_stage(ds, factory: Callable[[], Stage], resources: Resources):
         _StageActor,
         fn_constructor_args=(factory,),
         batch_format="pyarrow",
-        **_compute_kwargs(resources, actors=True),
+        **_compute_kwargs(resources, actors=True, n_rows=n_rows),
     )
 
 

@@ -295,7 +295,7 @@ def _classify(config: PipelineConfig, layout: Layout) -> None:
         if not resources.gpus and not cfg.gpus and rb.cluster_gpus() > 0:
             # The driver may have no GPU while the cluster's workers do.
             resources = dataclasses.replace(resources, gpus=1.0)
-        ds = rb.map_stage(rb.read_parquet(inputs), partial(EduStage, cfg), resources)
+        ds = rb.map_stage(rb.read_parquet(inputs), partial(EduStage, cfg), resources, n_todo)
         ds = rb.select_columns(ds, ["uid", "edu_score", "edu_int"])
         batch_dir = edu_root / f"batch-{uuid.uuid4().hex[:8]}"
         tmp = batch_dir.with_name(batch_dir.name + ".tmp")
