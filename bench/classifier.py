@@ -51,14 +51,13 @@ def build_texts(n: int, window: int = 2000) -> list[str]:
 def agreement(ref: np.ndarray, other: np.ndarray) -> dict[str, float]:
     from scipy.stats import spearmanr
 
-    r, o = ref >= 3, other >= 3
-    tp = float(np.sum(r & o))
-    f1 = 2 * tp / max(float(r.sum() + o.sum()), 1.0)
+    from classifiers.train import keep_agreement
+
+    keep = {k: round(v, 4) for k, v in keep_agreement(ref, other).items()}
     return {
-        "keep_f1_vs_teacher": round(f1, 4),
-        "keep_agreement": round(float(np.mean(r == o)), 4),
+        **keep,
         "spearman_vs_teacher": round(float(spearmanr(ref, other).statistic), 4),
-        "teacher_keep_rate": round(float(r.mean()), 4),
+        "teacher_keep_rate": round(float(np.mean(ref >= 3)), 4),
     }
 
 

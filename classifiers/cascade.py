@@ -18,9 +18,16 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from classifiers.config import CascadeConfig
 from classifiers.model import EduModel
 
-DEFAULT_LOW, DEFAULT_HIGH = 2.995, 3.005  # = classifiers.config.CascadeConfig defaults
+DEFAULT_LOW = CascadeConfig.model_fields["low"].default
+DEFAULT_HIGH = CascadeConfig.model_fields["high"].default
+
+
+def in_band(student: np.ndarray, low: float, high: float) -> np.ndarray:
+    """Documents the student is unsure about (``low <= s < high``): the teacher's share."""
+    return (student >= low) & (student < high)
 
 
 @dataclass
@@ -37,7 +44,7 @@ def cascade_predict(
     if model.student is None:
         raise ValueError("this model has no cascade student; retrain with --student static")
     student = np.asarray(model.student.predict(texts)) if len(texts) else np.zeros(0)
-    unsure = (student >= low) & (student < high)
+    unsure = in_band(student, low, high)
     scores = student.copy()
     idx = np.flatnonzero(unsure)
     if len(idx):

@@ -114,6 +114,7 @@ def write_model_card(path: str | Path, model: EduModel, sections: dict[str, str]
     """``MODEL_DIR/README.md``: data, size, versions, spec, then the given metric sections."""
     out = Path(path)
     meta = model.meta
+    static = _static_dir(model)
     lines = [
         "# Educational-value classifier",
         "",
@@ -126,10 +127,10 @@ def write_model_card(path: str | Path, model: EduModel, sections: dict[str, str]
         f"- cascade student: {meta.get('student_corpus', 'none')}",
         *(
             [
-                f"- student token table: `classifiers/models/{Path(_static_dir(model)).name}` "
-                f"({model_size(Path(_static_dir(model))) / 1e6:.2f} MB, int8, shared by every model)"
+                f"- student token table: `classifiers/models/{Path(static).name}` "
+                f"({model_size(Path(static)) / 1e6:.2f} MB, int8, shared by every model)"
             ]
-            if _static_dir(model)
+            if static
             else []
         ),
         f"- encoder: `{model.spec.encoder}` (frozen; {model.spec.pooling} pooling over "
@@ -195,24 +196,13 @@ def cached_embeddings(
     return emb
 
 
-def cross_validate_texts(
-    make: Any, texts: Sequence[str], y: np.ndarray, folds: int = 5, seed: int = 0
-) -> np.ndarray:
-    """Out-of-fold scores of a texts -> score estimator, on the same folds as ``cross_validate``."""
-    y = np.asarray(y, dtype=float)
-    out = np.zeros(len(y))
-    cv = StratifiedKFold(folds, shuffle=True, random_state=seed)
-    for tr, te in cv.split(np.zeros(len(y)), np.rint(y).astype(int)):
-        est = make().fit([texts[i] for i in tr], y[tr])
-        out[te] = est.predict([texts[i] for i in te])
-    return out
-
-
 def cascade_scores(
     student: np.ndarray, teacher: np.ndarray, low: float, high: float
 ) -> tuple[np.ndarray, np.ndarray]:
     """What ``cascade_predict`` returns given both scores: final scores and the to-teacher mask."""
-    unsure = (student >= low) & (student < high)
+    from classifiers.cascade import in_band
+
+    unsure = in_band(student, low, high)
     return np.where(unsure, teacher, student), unsure
 
 

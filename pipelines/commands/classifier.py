@@ -145,14 +145,13 @@ def train_classifier(
             --output classifiers/models/edu-minilm
     """
     from classifiers.config import CascadeConfig
-    from classifiers.model import EduModel, EduSpec
+    from classifiers.model import EduModel, EduSpec, oof_predict
     from classifiers.static import StaticStudent
     from classifiers.student import FastTextScorer
     from classifiers.train import (
         cached_embeddings,
         cascade_section,
         cross_validate,
-        cross_validate_texts,
         metrics_sections,
         now,
         subsets,
@@ -182,7 +181,7 @@ def train_classifier(
         sections["Cross-validated quality (out-of-fold)"] = body
         click.echo(body)
         if student_kind == "static":
-            s_oof = cross_validate_texts(StaticStudent, texts, y, folds=folds)
+            s_oof = oof_predict(StaticStudent, texts, y, folds=folds)  # the teacher's folds
             body, _ = metrics_sections(
                 f"{folds}-fold out-of-fold, student", y, s_oof, subsets(rows)
             )
