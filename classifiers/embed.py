@@ -43,7 +43,7 @@ def load_sentence_transformer(model: str | None = None, device: str | None = Non
     return SentenceTransformer(path, device=device or "cpu", local_files_only=local or None)
 
 
-def native_bf16(device: str) -> bool:
+def native_bf16(device: str, cpuinfo: str = "/proc/cpuinfo") -> bool:
     """Whether ``device`` computes bfloat16 natively (CUDA with bf16, or a CPU with
     AVX-512-BF16 / AMX). Elsewhere bf16 is emulated and slower than float32."""
     import torch
@@ -51,7 +51,7 @@ def native_bf16(device: str) -> bool:
     if device.startswith("cuda"):
         return torch.cuda.is_available() and torch.cuda.is_bf16_supported()
     try:
-        flags = Path("/proc/cpuinfo").read_text()
+        flags = Path(cpuinfo).read_text()
     except OSError:
         return False
     return " avx512_bf16" in flags or " amx_bf16" in flags
@@ -90,7 +90,6 @@ class Embedder:
         self.device = device
         self.quantize = quantize
         self._st = load_sentence_transformer(model, device)
-        self.bf16 = False
         if quantize and (device or "cpu") == "cpu":
             import torch
 
@@ -101,7 +100,6 @@ class Embedder:
             import torch
 
             self._st = self._st.to(torch.bfloat16)
-            self.bf16 = True
         self.max_tokens = max_tokens or int(self._st.max_seq_length)
         get_dim = (
             getattr(self._st, "get_embedding_dimension", None)

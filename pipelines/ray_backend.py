@@ -130,7 +130,7 @@ def _compute_kwargs(res: Resources, actors: bool, n_rows: int | None = None) -> 
         else:
             size = max(1, int(cluster_cpus() / max(res.cpus, 1e-3)))
         if n_rows is not None:  # no more actors than batches: each one loads the model
-            size = max(1, min(size, -(-n_rows // max(res.batch_size or 1, 1))))
+            size = max(1, min(size, -(-n_rows // res.batch_size)))
         kwargs["compute"] = ray.data.ActorPoolStrategy(size=size)
         kwargs["num_cpus"] = actor_cpus(res.cpus, size, cluster_cpus())
     elif res.concurrency:
@@ -159,7 +159,7 @@ def map_stage(ds, factory: Callable[[], Stage], resources: Resources, n_rows: in
     Parquet row group arrives as one block, and one block goes to one actor, so without
     the cut a single big file keeps the whole pool but one actor idle.
     """
-    ds = ds.repartition(target_num_rows_per_block=resources.batch_size or 256)
+    ds = ds.repartition(target_num_rows_per_block=resources.batch_size)
     return ds.map_batches(
         _StageActor,
         fn_constructor_args=(factory,),
