@@ -61,13 +61,13 @@ def run_command(
     result = run_pipeline(
         config, until=until, force=force, against=list(against), command=" ".join(sys.argv)
     )
+    check_reject_rate(result.out, max_reject_rate, result.run_id)  # ledger written: may exit 1
     c = result.counts
     click.echo(
         f"[primer] done: {c.get('documents', 0)} documents read, {c.get('kept', 0)} kept "
         f"({c.get('kept_tokens', 0)} tokens), {c.get('rejects', 0)} rejects\n"
         f"[primer] corpus: {result.out / 'corpus'}\n[primer] ledger: {result.out / 'corpus.duckdb'}"
     )
-    check_reject_rate(result.out, max_reject_rate, result.run_id)
 
 
 @click.command("index")
