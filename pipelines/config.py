@@ -45,6 +45,12 @@ class ReaderConfig(Section):
     extractor: Literal["resiliparse", "trafilatura"] = Field(
         "resiliparse", description="HTML main-text extractor for WARC (see corpus/extract.py)"
     )
+    text_field: str = Field(
+        "text",
+        min_length=1,
+        description="JSONL/Parquet field with the text (content, raw_content...)",
+    )
+    id_field: str = Field("id", min_length=1, description="JSONL/Parquet field with the id")
 
 
 class PipelineConfig(Section):

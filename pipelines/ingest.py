@@ -137,6 +137,8 @@ def ingest_shard(
                 p,
                 max_record_bytes=config.reader.max_record_bytes,
                 extractor=config.reader.extractor,
+                text_field=config.reader.text_field,
+                id_field=config.reader.id_field,
             )
 
     start = time.perf_counter()

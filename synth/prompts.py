@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import random
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from itertools import product
@@ -39,6 +40,18 @@ AUDIENCES: dict[str, str] = {
     "professionals": "working professionals: concise, practical, focused on how the idea is "
     "applied and on common pitfalls",
 }
+
+
+def canonical_audience(name: str) -> str:
+    """``"High school"``, ``"high-school"``, ``"High_School"`` -> ``"high_school"``
+    (also ``"professional"``); an unknown audience is a ValueError naming the choices."""
+    key = re.sub(r"[\s_-]+", "_", str(name).strip().lower())
+    for candidate in (key, key + "s"):
+        if candidate in AUDIENCES:
+            return candidate
+    choices = ", ".join(a.replace("_", " ") for a in AUDIENCES)
+    raise ValueError(f"unknown audience {name!r}; choose from {choices}")
+
 
 FORMATS = ("textbook", "tutorial", "exercises", "code_exercise", "reasoning")
 
@@ -127,8 +140,7 @@ def build_prompt(
     topic: Topic, audience: str, fmt: str, seed: int, strategy: str | None = None
 ) -> Prompt:
     """The messages of one prompt program. Pure: same arguments, same prompt."""
-    if audience not in AUDIENCES:
-        raise ValueError(f"unknown audience {audience!r}; choose from {sorted(AUDIENCES)}")
+    audience = canonical_audience(audience)
     rng = random.Random(f"{topic.topic}|{audience}|{fmt}|{seed}")
     subject = topic.topic
     if topic.subtopics:
@@ -220,6 +232,7 @@ def plan_prompts(
     """
     if not topics:
         raise ValueError("no topics")
+    audiences = [canonical_audience(a) for a in audiences]
     rng = random.Random(seed)
     combos = list(product(audiences, formats))
     rng.shuffle(combos)

@@ -9,6 +9,7 @@ before hours of work, not produce an empty corpus.
 from __future__ import annotations
 
 import glob
+import logging
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -30,6 +31,8 @@ _FORMATS: tuple[tuple[tuple[str, ...], str], ...] = (
     ((".parquet",), "parquet"),
 )
 SUPPORTED = ", ".join(ext for exts, _ in _FORMATS for ext in exts)
+SUPPORTED_SHORT = ".jsonl/.json/.ndjson[.gz|.zst], .parquet, .warc[.gz], .wet[.gz]"
+log = logging.getLogger("primer.inputs")
 
 
 class InputError(ValueError):
@@ -51,12 +54,19 @@ def _is_glob(pattern: str) -> bool:
 
 def _readable(paths: list[Path]) -> list[Path]:
     # Inside directories and globs, unknown files (_SUCCESS, .crc, README) are
-    # ignored; hidden and underscore files are bookkeeping, not data.
-    return [
-        p
-        for p in paths
-        if p.is_file() and not p.name.startswith((".", "_")) and input_format(p) is not None
-    ]
+    # skipped; hidden and underscore files are bookkeeping, not data. Each
+    # skipped file is a printed line, so a typo'd extension is never silent.
+    readable = []
+    for p in sorted(paths):
+        if not p.is_file():
+            continue
+        if p.name.startswith((".", "_")):
+            log.warning("skipped input file %s: hidden or bookkeeping file", p)
+        elif input_format(p) is None:
+            log.warning("skipped input file %s: not a supported type (%s)", p, SUPPORTED_SHORT)
+        else:
+            readable.append(p)
+    return readable
 
 
 def expand_inputs(patterns: list[str]) -> list[Path]:
@@ -100,9 +110,20 @@ def read_path(
     *,
     max_record_bytes: int = MAX_RECORD_BYTES,
     extractor: str = DEFAULT_EXTRACTOR,
+    text_field: str = "text",
+    id_field: str = "id",
 ) -> Iterator[Record | Reject]:
-    """Records and Rejects of one input file, by its extension."""
+    """Records and Rejects of one input file, by its extension.
+
+    ``text_field``/``id_field`` name the document's text and id in JSONL and
+    Parquet rows (``content``, ``raw_content``...); WARC/WET have their own.
+    """
     path = Path(path)
-    if input_format(path) == "warc":
+    fmt = input_format(path)
+    if fmt == "warc":
         return warc.read(path, max_record_bytes=max_record_bytes, extractor=extractor)
+    if fmt in ("jsonl", "parquet"):
+        return reader_for(path)(
+            path, max_record_bytes=max_record_bytes, text_field=text_field, id_field=id_field
+        )
     return reader_for(path)(path, max_record_bytes=max_record_bytes)

@@ -1,7 +1,7 @@
 """Parquet reader: streams record batches with pyarrow, one row group at a time.
 
-A ``text`` column is required (its absence is one ``missing-text`` reject for
-the file). ``id`` and ``url`` (or a ``metadata`` struct with ``url``, as Dolma
+A ``text`` column (or the one named by ``text_field``) is required (its absence
+is one ``missing-text`` reject for the file). ``id`` and ``url`` (or a ``metadata`` struct with ``url``, as Dolma
 writes it) follow the same rules as JSONL; every other column goes to
 ``metadata``, converted to JSON-serialisable values (timestamps as ISO strings,
 binary as base64). A file pyarrow cannot open (bad footer, truncated) is one
@@ -51,12 +51,17 @@ def jsonable(value: Any) -> Any:
 
 
 def _row_record(
-    row: dict[str, Any], position: int, file_name: str, max_bytes: int
+    row: dict[str, Any],
+    position: int,
+    file_name: str,
+    max_bytes: int,
+    text_field: str = "text",
+    id_field: str = "id",
 ) -> Record | Reject:
-    text = row.get("text")
+    text = row.get(text_field)
     if isinstance(text, bytes):  # a binary text column: decode strictly, like JSONL
         try:
-            row["text"] = text = text.decode("utf-8")
+            row[text_field] = text = text.decode("utf-8")
         except UnicodeDecodeError as exc:
             return Reject(
                 position, f"invalid-utf8: byte {text[exc.start]:#04x} at offset {exc.start}"
@@ -64,11 +69,21 @@ def _row_record(
     if isinstance(text, str) and len(text) > max_bytes // 4 and len(text.encode()) > max_bytes:
         return Reject(position, f"record-too-large: {len(text.encode())} bytes")
     return record_from_mapping(
-        {k: (v if k == "text" else jsonable(v)) for k, v in row.items()}, position, file_name
+        {k: (v if k == text_field else jsonable(v)) for k, v in row.items()},
+        position,
+        file_name,
+        text_field,
+        id_field,
     )
 
 
-def read(path: Path, *, max_record_bytes: int = MAX_RECORD_BYTES) -> Iterator[Record | Reject]:
+def read(
+    path: Path,
+    *,
+    max_record_bytes: int = MAX_RECORD_BYTES,
+    text_field: str = "text",
+    id_field: str = "id",
+) -> Iterator[Record | Reject]:
     """Stream the rows of one Parquet file as Records/Rejects."""
     path = Path(path)
     try:
@@ -77,8 +92,8 @@ def read(path: Path, *, max_record_bytes: int = MAX_RECORD_BYTES) -> Iterator[Re
         yield Reject(0, f"corrupt-parquet: {exc}")
         return
     with parquet:
-        if "text" not in parquet.schema_arrow.names:
-            yield Reject(0, "missing-text: no 'text' column")
+        if text_field not in parquet.schema_arrow.names:
+            yield Reject(0, f"missing-text: no {text_field!r} column")
             return
         start = 0
         for group in range(parquet.num_row_groups):
@@ -87,7 +102,9 @@ def read(path: Path, *, max_record_bytes: int = MAX_RECORD_BYTES) -> Iterator[Re
             try:
                 for batch in batches:
                     for row in batch.to_pylist():
-                        yield _row_record(row, position, path.name, max_record_bytes)
+                        yield _row_record(
+                            row, position, path.name, max_record_bytes, text_field, id_field
+                        )
                         position += 1
             except (pa.ArrowException, OSError) as exc:
                 # Row groups are independent: lose the rest of this one, read the next.

@@ -31,6 +31,15 @@ from pipelines.commands._common import user_errors
     show_default=True,
     help="HTML main-text extractor for WARC inputs (see corpus/extract.py for the measurement).",
 )
+@click.option(
+    "--text-field",
+    default="text",
+    show_default=True,
+    help="JSONL/Parquet field with the document text (e.g. content, raw_content).",
+)
+@click.option(
+    "--id-field", default="id", show_default=True, help="JSONL/Parquet field with the document id."
+)
 @click.option("--quiet", "-q", is_flag=True, help="Do not list each reject on stderr.")
 @user_errors
 def extract(
@@ -38,6 +47,8 @@ def extract(
     output: str,
     max_record_bytes: int | None,
     extractor: str,
+    text_field: str,
+    id_field: str,
     quiet: bool,
 ) -> None:
     """Read INPUT files (WARC, WET, JSONL, Parquet; paths, globs, folders) and
@@ -53,6 +64,7 @@ def extract(
     Example:
         primer extract ../shared/data/warc/whirlwind.warc.gz --output pages.jsonl
         primer extract '../shared/data/web/*.jsonl.gz' ../shared/data/warc -o all.jsonl.zst
+        primer extract stack.jsonl.gz --text-field content --id-field hexsha -o code.jsonl
     """
     from corpus.readers import MAX_RECORD_BYTES, Reject, expand_inputs, read_path
     from corpus.writer import JsonlWriter
@@ -67,7 +79,14 @@ def extract(
     n_records = n_rejects = 0
     with JsonlWriter(output) as writer:
         for path in paths:
-            for item in read_path(path, max_record_bytes=limit, extractor=extractor):
+            items = read_path(
+                path,
+                max_record_bytes=limit,
+                extractor=extractor,
+                text_field=text_field,
+                id_field=id_field,
+            )
+            for item in items:
                 if isinstance(item, Reject):
                     n_rejects += 1
                     if not quiet:

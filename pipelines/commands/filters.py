@@ -41,7 +41,7 @@ def filters(
     Example:
         primer filters --explain "Lorem ipsum dolor sit amet."
         primer filters --explain-file page.txt --set filters.gopher_quality.min_doc_words=20
-        cat page.txt | primer filters --explain - --config configs/default.yaml
+        cat page.txt | primer filters --explain - --config configs/web.yaml
     """
     from corpus.filters.explain import explain, format_explanation
     from pipelines.config import load_config

@@ -12,9 +12,11 @@ import click
 from pipelines.commands._common import user_errors
 
 
-def _ledger_path(out: str) -> Path:
-    p = Path(out)
-    return p if p.suffix == ".duckdb" else p / "corpus.duckdb"
+def _partial(e) -> click.ClickException:
+    """Print what a partial output holds (stderr), return the one-line error."""
+    for line in e.details:
+        click.echo(f"  {line}", err=True)
+    return click.ClickException(str(e))
 
 
 def format_rows(columns: list[str], rows: list[tuple], fmt: str) -> str:
@@ -24,7 +26,7 @@ def format_rows(columns: list[str], rows: list[tuple], fmt: str) -> str:
         import io
 
         buf = io.StringIO()
-        w = csv.writer(buf)
+        w = csv.writer(buf, lineterminator="\n")
         w.writerow(columns)
         w.writerows(rows)
         return buf.getvalue().rstrip("\n")
@@ -56,15 +58,43 @@ def sql_command(out, query, fmt):
     """
     import duckdb
 
-    from corpus import ledger
+    from pipelines.inspect_output import (
+        INDEX_TABLES,
+        SANDBOX_HINT,
+        PartialOutput,
+        connect_sandboxed,
+        describe,
+        ledger_path,
+        tables,
+        unfinished_note,
+    )
 
-    con = ledger.connect(_ledger_path(out), read_only=True)
     try:
-        rel = con.execute(query)
-    except duckdb.Error as e:
-        raise click.ClickException(str(e).splitlines()[0]) from e
-    columns = [d[0] for d in rel.description] if rel.description else []
-    click.echo(format_rows(columns, rel.fetchall(), fmt))
+        con = connect_sandboxed(out)
+    except PartialOutput as e:
+        raise _partial(e) from e
+    missing = None
+    with con:
+        try:
+            rel = con.execute(query)
+            columns = [d[0] for d in rel.description] if rel.description else []
+            rows = rel.fetchall()
+        except duckdb.CatalogException as e:
+            if any(t not in tables(con) for t in INDEX_TABLES):
+                missing = str(e).splitlines()[0]  # a killed run's ledger: say what it holds
+            else:
+                raise click.ClickException(str(e).splitlines()[0]) from e
+        except duckdb.Error as e:
+            msg = str(e).splitlines()[0]
+            if isinstance(e, duckdb.PermissionException) or "has been locked" in msg:
+                msg += f" ({SANDBOX_HINT})"
+            raise click.ClickException(msg) from e
+        note = unfinished_note(con)
+    if missing:
+        raise _partial(PartialOutput(missing, describe(ledger_path(out).parent)))
+    click.echo(format_rows(columns, rows, fmt))
+    if note:
+        click.echo(f"warning: {note}", err=True)
 
 
 @click.command("stats")
@@ -77,56 +107,91 @@ def stats_command(out):
     Example:
         primer stats out/
     """
-    from corpus import ledger
+    from pipelines.inspect_output import (
+        INDEX_TABLES,
+        PartialOutput,
+        connect_sandboxed,
+        describe,
+        ledger_path,
+        tables,
+        unfinished_note,
+    )
 
-    con = ledger.connect(_ledger_path(out), read_only=True)
-    funnel = con.execute("SELECT stage, dropped, remaining FROM funnel ORDER BY ord").fetchall()
-    total, kept, tokens, chars = con.execute(
-        "SELECT count(*), count(*) FILTER (kept), coalesce(sum(n_tokens) FILTER (kept), 0),"
-        " coalesce(sum(n_chars) FILTER (kept), 0) FROM documents"
-    ).fetchone()
-    n_rejects = con.execute("SELECT count(*) FROM rejects").fetchone()[0]
-    reasons = con.execute(
-        "SELECT drop_stage, drop_reason, count(*) FROM documents WHERE NOT kept GROUP BY ALL ORDER BY 3 DESC LIMIT 15"
-    ).fetchall()
+    try:
+        con = connect_sandboxed(out)
+    except PartialOutput as e:
+        raise _partial(e) from e
+    with con:
+        lost = [t for t in INDEX_TABLES if t not in tables(con)]
+        if lost:
+            raise _partial(
+                PartialOutput(
+                    f"{ledger_path(out)} has no {', '.join(lost)}: the run never finished indexing",
+                    describe(ledger_path(out).parent),
+                )
+            )
+        funnel = con.execute("SELECT stage, dropped, remaining FROM funnel ORDER BY ord").fetchall()
+        total, kept, tokens, chars = con.execute(
+            "SELECT count(*), count(*) FILTER (kept), coalesce(sum(n_tokens) FILTER (kept), 0),"
+            " coalesce(sum(n_chars) FILTER (kept), 0) FROM documents"
+        ).fetchone()
+        n_rejects = con.execute("SELECT count(*) FROM rejects").fetchone()[0]
+        reasons = con.execute(
+            "SELECT drop_stage, drop_reason, count(*) FROM documents WHERE NOT kept"
+            " GROUP BY ALL ORDER BY 3 DESC LIMIT 15"
+        ).fetchall()
+        note = unfinished_note(con)
     click.echo(f"read {total} documents ({n_rejects} unparseable input records in `rejects`)")
     click.echo(format_rows(["stage", "dropped", "remaining"], funnel, "table"))
     click.echo(f"\nkept {kept} documents, {tokens:,} tokens, {chars:,} characters")
     if reasons:
         click.echo("\ntop drop reasons:")
         click.echo(format_rows(["stage", "reason", "documents"], reasons, "table"))
+    if note:
+        # The numbers above are an earlier run's; CI must not take them for this one.
+        raise _partial(PartialOutput(note, describe(ledger_path(out).parent)))
 
 
 @click.command("select")
 @click.argument("out")
 @click.option(
     "--min-edu",
-    type=float,
+    type=click.FloatRange(0.0, 5.0),
     required=True,
     help="Keep documents whose stored edu_score is at least this.",
 )
 @click.option("--output", "-o", required=True, help="New output directory for the selected corpus.")
 @click.option(
-    "--max-docs", type=int, default=100_000, show_default=True, help="Documents per output part."
+    "--max-docs",
+    type=click.IntRange(min=1),
+    default=100_000,
+    show_default=True,
+    help="Documents per output part.",
 )
 @user_errors
 def select_command(out, min_edu, output, max_docs):
     """Write a new corpus from OUT's stored scores at another edu threshold; no model runs.
 
     Documents dropped by any other stage stay dropped; only the edu threshold changes.
-    See the `token_yield` view to pick a threshold first.
+    See the `token_yield` view to pick a threshold first. OUTPUT must be a new
+    directory (not OUT, nor inside or around it); the select is recorded in
+    OUTPUT's `runs` table. OUT must be a finished run.
 
     \b
     Example:
         primer sql out/ "SELECT * FROM token_yield"
         primer select out/ --min-edu 2.5 --output out-edu25/
     """
+    from pipelines.inspect_output import PartialOutput
     from pipelines.select import select_corpus
 
-    n, tokens = select_corpus(Path(out), Path(output), min_edu, max_docs)
-    click.echo(
-        f"selected {n} documents ({tokens:,} tokens) into {Path(output) / 'corpus'}", err=False
-    )
+    try:
+        n, tokens = select_corpus(
+            Path(out), Path(output), min_edu, max_docs, command=" ".join(sys.argv)
+        )
+    except PartialOutput as e:
+        raise _partial(e) from e
+    click.echo(f"selected {n} documents ({tokens:,} tokens) into {Path(output) / 'corpus'}")
     sys.stdout.flush()
 
 

@@ -27,9 +27,19 @@ from pipelines.commands._common import config_option, set_option, user_errors
     "--against", multiple=True, help="Earlier output dir to near-dedup against (repeatable)."
 )
 @click.option("--force", is_flag=True, help="Redo every shard and step instead of resuming.")
+@click.option(
+    "--max-reject-rate",
+    type=click.FloatRange(0.0, 1.0),
+    default=0.5,
+    show_default=True,
+    help="Exit 1 (corpus and ledger still written) if any input file has more than this share"
+    " of its records rejected, or only rejects; 1 turns the check off.",
+)
 @set_option
 @user_errors
-def run_command(config_path, inputs, output, tokenizer, until, against, force, overrides):
+def run_command(
+    config_path, inputs, output, tokenizer, until, against, force, max_reject_rate, overrides
+):
     """Run the pipeline: ingest, filter, dedup, classify, write, index.
 
     Finished input shards are skipped on a rerun; an interrupted run resumes.
@@ -43,11 +53,15 @@ def run_command(config_path, inputs, output, tokenizer, until, against, force, o
     """
     from pipelines.config import load_config
     from pipelines.run import run_pipeline
+    from pipelines.strict import check_reject_rate
 
     config = load_config(config_path, overrides, inputs=inputs, output=output, tokenizer=tokenizer)
+    if not config.inputs and not config.synth.enabled:  # the input first: it is what is missing
+        raise click.UsageError("no inputs: pass --input or set `inputs:` (or enable synth)")
     result = run_pipeline(
         config, until=until, force=force, against=list(against), command=" ".join(sys.argv)
     )
+    check_reject_rate(result.out, max_reject_rate, result.run_id)  # ledger written: may exit 1
     c = result.counts
     click.echo(
         f"[primer] done: {c.get('documents', 0)} documents read, {c.get('kept', 0)} kept "

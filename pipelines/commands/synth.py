@@ -102,6 +102,10 @@ def synth_cmd(
         "synth.decontam.benchmarks": benchmarks or None,
     }
     cfg = load_config(config_path, overrides, **explicit).synth
+    from synth.prompts import canonical_audience
+
+    # "high school", "High-School": natural spellings; a typo fails here, before any model loads.
+    cfg.audiences = [canonical_audience(a) for a in cfg.audiences]
     if no_edu:
         cfg.gates.edu_score = False
     if model:
