@@ -240,7 +240,7 @@ class Spec:
 
 
 FIGURES = [
-    Spec("funnel", "Funnel", "Documents and tokens remaining after each stage.", q.FUNNEL, fig_funnel),
+    Spec("funnel", "Funnel", "Documents and tokens remaining after each stage (tokens are counted after the quality rules: none before).", q.FUNNEL, fig_funnel),
     Spec("drop-reasons", "Drop reasons", "Why documents went, per stage.", q.DROP_REASONS, fig_drop_reasons),
     Spec("edu", "Edu scores", "Classifier scores of the documents that reached it (bins of 0.25).", q.EDU_HISTOGRAM, fig_edu),
     Spec("token-yield", "Token yield", "Tokens and documents a cut at each edu threshold keeps.", q.TOKEN_YIELD, fig_token_yield),

@@ -97,12 +97,12 @@ def table(res: Result, run: int) -> str:
     )
 
 
-def _sql_details(block: Any, with_rows: bool) -> str:
+def _sql_details(block: Any, labels: list[str], with_rows: bool) -> str:
     rows = ""
     if with_rows:
         rows = "".join(
             f'<div class="run-label">{esc(lbl)}</div>{table(res, i)}'
-            for i, (lbl, res) in enumerate(zip(block.labels, block.results, strict=True))
+            for i, (lbl, res) in enumerate(zip(labels, block.results, strict=True))
         )
     what = "SQL and rows" if with_rows else "SQL"
     return (
@@ -112,7 +112,6 @@ def _sql_details(block: Any, with_rows: bool) -> str:
 
 def render_block(block: Any, labels: list[str], figures: dict[str, dict]) -> str:
     """A figure (one plot per run) or a table (one per run), the SQL under it on demand."""
-    block.labels = labels
     cols = []
     for i, (lbl, res) in enumerate(zip(labels, block.results, strict=True)):
         head = f'<div class="run-label">{esc(lbl)}</div>' if len(labels) > 1 else ""
@@ -129,7 +128,7 @@ def render_block(block: Any, labels: list[str], figures: dict[str, dict]) -> str
         f'<section class="block" id="{esc(block.key)}" data-block="{esc(block.key)}">'
         f'<h3>{esc(block.title)}</h3><p class="note">{esc(block.note)}</p>'
         f'<div class="cols">{"".join(cols)}</div>'
-        f"{_sql_details(block, with_rows=not block.is_table)}</section>"
+        f"{_sql_details(block, labels, with_rows=not block.is_table)}</section>"
     )
 
 

@@ -112,12 +112,12 @@ ranked AS (SELECT *, row_number() OVER (PARTITION BY {group}
 # empty relation: the excerpt then falls back to the ledger's first line.
 SAMPLES_EDU = (
     "WITH t AS ({texts}),"
-    + _RANKED.format(group="edu_int", seed=SAMPLE_SEED, where="kept AND edu_int IS NOT NULL")
+    + _RANKED.format(group="edu_int", seed=SAMPLE_SEED, where="kept")
     + f"""
 SELECT edu_int AS level, round(edu_score, 2) AS edu_score, id, url,
        left(coalesce(t.text, first_line), {EXCERPT_CHARS}) AS excerpt
 FROM ranked LEFT JOIN t USING (uid)
-WHERE k <= {SAMPLES_PER_GROUP} ORDER BY level DESC, k"""
+WHERE k <= {SAMPLES_PER_GROUP} ORDER BY level DESC NULLS LAST, k"""
 )
 
 SAMPLES_DROPPED = (
