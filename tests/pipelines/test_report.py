@@ -1,8 +1,8 @@
 """``primer report``: the page opened in headless Chromium, and its numbers against the ledger.
 
 The run is the demo sample plus one shard of four near-identical lessons whose first
-line carries ``<script>alert(1)</script>`` (and an ``<img onerror>`` that would set
-``document.title``): they form a near-duplicate cluster, so their first lines are on
+line carries ``<script>alert(1)</script>`` and an ``<img onerror>`` that would set
+``document.title``: they form a near-duplicate cluster, so their first lines are on
 the page, and the test checks the text shows up as text and nothing runs.
 """
 
@@ -23,8 +23,9 @@ from tests.pipelines.headless import CHROMIUM, Browser
 PAYLOAD = "<script>alert(1)</script>"
 IMG = "<img src=x onerror=\"document.title='pwned'\">"
 _LESSON = [
-    f"The tag {PAYLOAD} is how a web page asks the browser to run a program.",
-    f"A page that shows text from strangers must escape it, or a tag such as {IMG} would run too.",
+    # the first line (the ledger's first_line, shown for cluster members) carries both
+    f"{PAYLOAD}{IMG} is what a hostile page looks like.",
+    "A page that shows text from strangers must escape it, or a tag like that would run.",
     "Escaping replaces each angle bracket with a named entity, so the browser draws the character instead of reading a tag.",
     "The same rule holds for quotes inside attributes, because an attribute can also carry a small program.",
     "Teachers often show this with a comment box: the first student who types a tag learns why the rule exists.",
@@ -149,7 +150,7 @@ def test_document_script_is_shown_as_text_and_does_not_run(demo_page):
     assert b.eval("document.title") == f"primer report: {out.name}"
     # the payload is on the page as text, inside the largest-clusters table
     shown = b.eval("document.getElementById('largest-clusters').innerText")
-    assert PAYLOAD in shown and "onerror" in shown
+    assert PAYLOAD in shown and IMG in shown
     # only the page's own three script elements exist (plotly.js, figure data, boot)
     assert b.eval("document.scripts.length") == 3
     assert b.eval("document.querySelectorAll('img').length") == 0
