@@ -21,11 +21,15 @@ from typing import Any
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from corpus.ledger import FUNNEL_STAGES
 from pipelines import report_html
 from pipelines import report_sql as q
 from pipelines.report_sql import Result, Run
 
 KEPT, DROPPED, OTHER = "#2a9d8f", "#e76f51", "#8d99ae"
+# One color per stage, the same in every run of a comparison.
+_PALETTE = ["#8d99ae", "#2a9d8f", "#e76f51", "#6a4c93", "#f4a261", "#e9c46a", "#264653"]
+STAGE_COLORS = dict(zip(FUNNEL_STAGES, _PALETTE, strict=True))
 HEIGHT = 380
 
 
@@ -121,6 +125,7 @@ def fig_drop_reasons(res: Result, ctx: Context) -> go.Figure:
             x=[r["documents"] for r in sel],
             orientation="h",
             name=label(stage),
+            marker_color=STAGE_COLORS.get(stage),
         )
     fig.update_yaxes(categoryorder="total ascending")
     return _layout(fig, height=max(HEIGHT, 26 * len(rows) + 100), xaxis_title="documents")
