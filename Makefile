@@ -8,6 +8,7 @@ IN      ?= ../shared/data/web/*.jsonl.gz
 OUT     ?= out
 CONFIG  ?=
 AGAINST ?=
+COMPARE ?=
 CFG     := $(if $(CONFIG),--config $(CONFIG),)
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
@@ -69,8 +70,9 @@ synth: $(STAMP)
 index: $(STAMP)
 	$(PRIMER) index $(OUT)
 
+# OUT/report.html; COMPARE=other-out shows a second run side by side.
 report: $(STAMP)
-	$(PRIMER) stats $(OUT)
+	$(PRIMER) report $(OUT) $(if $(COMPARE),--compare $(COMPARE),)
 
 train-edu: $(STAMP)
 	$(PRIMER) train-classifier --annotations ../shared/data/labels/edu-annotations.jsonl --output classifiers/models/edu-minilm
