@@ -329,3 +329,17 @@ def _walk_ignoring(root: Path) -> Iterator[Path]:
         for name in sorted(filenames):
             if not ignored(here / name, False):
                 yield here / name
+
+
+def read_code(
+    path: Path, fields: CodeFields | None = None, *, max_record_bytes: int = MAX_RECORD_BYTES
+) -> Iterator[Record | Reject]:
+    """The code profile's reader: Stack-style rows for JSONL/Parquet, else one source file."""
+    name = Path(path).name.lower()
+    if name.endswith(".parquet") or any(
+        name.endswith(f"{e}{c}")
+        for e in (".jsonl", ".json", ".ndjson")
+        for c in ("", ".gz", ".zst")
+    ):
+        return read_stack(path, fields, max_record_bytes=max_record_bytes)
+    return read_source(path, max_record_bytes=min(max_record_bytes, MAX_SOURCE_BYTES))

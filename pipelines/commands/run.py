@@ -27,9 +27,15 @@ from pipelines.commands._common import config_option, set_option, user_errors
     "--against", multiple=True, help="Earlier output dir to near-dedup against (repeatable)."
 )
 @click.option("--force", is_flag=True, help="Redo every shard and step instead of resuming.")
+@click.option(
+    "--profile",
+    type=click.Choice(["auto", "web", "code"]),
+    default=None,
+    help="Filter chain and edu model for every input; auto (default) = code for source files.",
+)
 @set_option
 @user_errors
-def run_command(config_path, inputs, output, tokenizer, until, against, force, overrides):
+def run_command(config_path, inputs, output, tokenizer, until, against, force, profile, overrides):
     """Run the pipeline: ingest, filter, dedup, classify, write, index.
 
     Finished input shards are skipped on a rerun; an interrupted run resumes.
@@ -40,11 +46,14 @@ def run_command(config_path, inputs, output, tokenizer, until, against, force, o
         primer run --input 'shards/*.warc.gz' --input more.jsonl.zst --output out/
         primer run --config configs/web.yaml --set classify.min_edu_score=2.5
         RAY_ADDRESS=ray://head:10001 primer run --config configs/web.yaml
+        primer run --profile code --input 'stack/*.parquet' --input 'repos/' --output out-code/
     """
     from pipelines.config import load_config
     from pipelines.run import run_pipeline
 
-    config = load_config(config_path, overrides, inputs=inputs, output=output, tokenizer=tokenizer)
+    config = load_config(
+        config_path, overrides, inputs=inputs, output=output, tokenizer=tokenizer, profile=profile
+    )
     result = run_pipeline(
         config, until=until, force=force, against=list(against), command=" ".join(sys.argv)
     )
