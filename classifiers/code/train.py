@@ -22,16 +22,20 @@ import numpy as np
 from sklearn.model_selection import GroupKFold
 
 from classifiers.code.embedcache import cached_embed
+from classifiers.code.features import CodeFeatures
 from classifiers.code.model import CodeEduModel, CodeSpec
+from classifiers.heads import EduHead
 from classifiers.metrics import evaluate, render
+from classifiers.model import oof_predict
+from classifiers.student import ngram_regressor
 
 # head configurations compared in the model card (Phi-1 used a random forest)
 HEADS: dict[str, dict[str, Any]] = {
     "ridge": {"kind": "ridge", "alpha": 30.0},
     "logistic": {"kind": "logistic", "C": 0.3},
-    "forest": {"kind": "forest", "n_estimators": 300},
+    "forest": {"kind": "forest", "n_estimators": 200},
     "boosting": {"kind": "boosting", "n_estimators": 200},
-    "ensemble": {"kind": "ensemble", "alpha": 30.0, "C": 0.3, "n_estimators": 300},
+    "ensemble": {"kind": "ensemble", "alpha": 30.0, "C": 0.3, "n_estimators": 200},
 }
 
 
@@ -48,21 +52,32 @@ def load_labels(path: str | Path) -> list[dict[str, Any]]:
     return rows
 
 
-def grouped_oof(
-    spec: CodeSpec,
+def fold_blocks(
     texts: Sequence[str],
     y: np.ndarray,
     groups: Sequence[str],
     embeddings: np.ndarray | None,
     folds: int = 5,
-) -> np.ndarray:
-    """Out-of-fold scores; no repository is in both a fold's training and test files."""
-    out = np.zeros(len(y))
+) -> list[tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]]:
+    """Per grouped fold: (train rows, test rows, feature blocks over all rows).
+
+    The blocks are exactly what ``CodeEduModel`` builds (embedding, code
+    features, stacked n-gram score: out-of-fold on the fold's training rows,
+    fitted on all of them for its test rows), computed once per fold so that
+    every head compared reuses them.
+    """
+    code = CodeFeatures().fit_transform(texts)
+    out = []
     for tr, te in GroupKFold(folds).split(np.zeros(len(y)), y, groups):
-        emb_tr = None if embeddings is None else embeddings[tr]
-        emb_te = None if embeddings is None else embeddings[te]
-        model = CodeEduModel(spec).fit([texts[i] for i in tr], y[tr], embeddings=emb_tr)
-        out[te] = model.predict([texts[i] for i in te], embeddings=emb_te)
+        ngram = np.zeros(len(y))
+        ngram[tr] = oof_predict(ngram_regressor, [texts[i] for i in tr], y[tr])
+        ngram[te] = (
+            ngram_regressor().fit([texts[i] for i in tr], y[tr]).predict([texts[i] for i in te])
+        )
+        blocks = {"code": code, "ngram": ngram[:, None]}
+        if embeddings is not None:
+            blocks["embedding"] = np.asarray(embeddings, dtype=np.float64)
+        out.append((tr, te, blocks))
     return out
 
 
@@ -74,27 +89,41 @@ def compare(
     pooling: str = "first",
     features: Sequence[str] = ("embedding+code+ngram", "code+ngram", "code", "embedding"),
 ) -> dict[str, dict[str, Any]]:
-    """Grouped-CV metrics of each (feature set, head) pair."""
+    """Grouped-CV metrics of each (feature set, head) pair: no repository has files in
+    both a fold's training and test rows."""
     texts = [r["text"] for r in rows]
     y = np.asarray([float(r["score"]) for r in rows])
     groups = [r.get("repo") or r.get("id") for r in rows]
+    per_fold = fold_blocks(texts, y, groups, embeddings, folds)
     results = {}
     for feat in features:
         if "embedding" in feat and embeddings is None:
             continue
+        order = [b for b in ("embedding", "code", "ngram") if b in feat.split("+")]
         for name, head in heads.items():
+            oof = np.zeros(len(y))
+            for tr, te, blocks in per_fold:
+                X = np.hstack([blocks[b] for b in order])
+                oof[te] = np.clip(EduHead(**head).fit(X[tr], y[tr]).predict(X[te]), 0, 5)
             spec = CodeSpec(
-                encoder=CodeSpec.encoder if "embedding" in feat else None,
+                encoder=CodeSpec.encoder if "embedding" in order else None,
                 pooling=pooling,
                 max_chunks=1 if pooling == "first" else 4,
-                code_features="code" in feat,
-                stack_ngram="ngram" in feat,
+                code_features="code" in order,
+                stack_ngram="ngram" in order,
                 head=head,
             )
-            oof = grouped_oof(
-                spec, texts, y, groups, embeddings if "embedding" in feat else None, folds
+            results[f"{feat} / {name}"] = {
+                "spec": asdict(spec),
+                "metrics": evaluate(y, oof),
+                "oof": oof.round(4).tolist(),
+            }
+            m = results[f"{feat} / {name}"]["metrics"]
+            print(
+                f"{feat + ' / ' + name:34s} F1 {m['f1']:.3f} P {m['precision']:.3f} "
+                f"R {m['recall']:.3f} rho {m['spearman']:.3f}",
+                flush=True,
             )
-            results[f"{feat} / {name}"] = {"spec": asdict(spec), "metrics": evaluate(y, oof)}
     return results
 
 
@@ -185,11 +214,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         emb = cached_embed(CodeEduModel(spec0).embedder(), texts, args.cache)
     heads = {k: HEADS[k] for k in args.heads.split(",")}
     results = compare(rows, emb, heads, args.folds, args.pooling, features)
-    for name, r in results.items():
-        m = r["metrics"]
-        print(
-            f"{name:32s} F1 {m['f1']:.3f} P {m['precision']:.3f} R {m['recall']:.3f} rho {m['spearman']:.3f}"
-        )
     best = max(results, key=lambda k: _score(results[k]["metrics"]))
     spec = CodeSpec(**results[best]["spec"])
     model = CodeEduModel(spec).fit(texts, y, embeddings=emb if spec.encoder else None)
@@ -201,6 +225,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "label_histogram": np.bincount(np.rint(y).astype(int), minlength=6).tolist(),
         "selected": best,
         "cv": {k: v["metrics"] for k, v in results.items()},
+        "cv_oof_selected": results[best]["oof"],
     }
     out = model.save(args.output)
     write_card(out, model, results, best)
