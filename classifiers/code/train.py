@@ -202,6 +202,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--pooling", default="first", help="first 256-token window, or mean over up to 4"
     )
     ap.add_argument("--heads", default=",".join(HEADS))
+    ap.add_argument(
+        "--previous",
+        default=None,
+        help="an earlier output directory whose comparisons (same labels, same grouped folds) "
+        "join this run's table and selection, so a slow comparison can be run in parts",
+    )
     args = ap.parse_args(argv)
 
     rows = load_labels(args.annotations)
@@ -214,8 +220,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         emb = cached_embed(CodeEduModel(spec0).embedder(), texts, args.cache)
     heads = {k: HEADS[k] for k in args.heads.split(",")}
     results = compare(rows, emb, heads, args.folds, args.pooling, features)
+    if args.previous:
+        prev = json.loads((Path(args.previous) / "meta.json").read_text())
+        if prev.get("n_train") != len(rows) or prev.get("folds", 5) != args.folds:
+            raise SystemExit(f"{args.previous}: trained on other labels or folds")
+        for name, m in prev["cv"].items():
+            results.setdefault(name, {"spec": prev["cv_specs"][name], "metrics": m})
     best = max(results, key=lambda k: _score(results[k]["metrics"]))
     spec = CodeSpec(**results[best]["spec"])
+    if spec.encoder is not None and emb is None:
+        emb = cached_embed(CodeEduModel(spec).embedder(), texts, args.cache)
     model = CodeEduModel(spec).fit(texts, y, embeddings=emb if spec.encoder else None)
     model.meta = {
         "trained_at": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
@@ -224,8 +238,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         "n_repos": len({r.get("repo") for r in rows}),
         "label_histogram": np.bincount(np.rint(y).astype(int), minlength=6).tolist(),
         "selected": best,
+        "folds": args.folds,
         "cv": {k: v["metrics"] for k, v in results.items()},
-        "cv_oof_selected": results[best]["oof"],
+        "cv_specs": {k: v["spec"] for k, v in results.items()},
+        "cv_oof_selected": results[best].get("oof"),
     }
     out = model.save(args.output)
     write_card(out, model, results, best)

@@ -38,7 +38,6 @@ LANGUAGES: dict[str, str] = {
     ".py": "python",
     ".pyi": "python",
     ".pyx": "cython",
-    ".ipynb": "jupyter",
     ".js": "javascript",
     ".mjs": "javascript",
     ".ts": "typescript",
