@@ -75,7 +75,7 @@ def test_docstrings_are_not_data():
 
 def test_thresholds_off_and_non_python():
     cfg = CodeFilterConfig(min_chars=None, python_syntax=False, min_code_lines=None)
-    assert assess("x = (\n", cfg, "a.py", "python")[1] is None
+    assert assess("value = compute(\n", cfg, "a.py", "python")[1] is None
     assert "code_syntax_ok" not in measure("fn main() {}", "a.rs", "rust")
 
 
