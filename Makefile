@@ -14,7 +14,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export RAY_USAGE_STATS_ENABLED := 0
 
-.PHONY: setup demo test test-fast lint bench ingest dedup classify synth index report train-edu clean
+.PHONY: setup demo demo-code test test-fast lint bench ingest dedup classify synth index report train-edu clean
 
 setup: $(STAMP)
 
@@ -32,6 +32,9 @@ $(STAMP): pyproject.toml
 
 demo: $(STAMP)
 	$(PRIMER) demo --output demo-out
+
+demo-code: $(STAMP)
+	$(PRIMER) demo --profile code --output demo-code-out
 
 test: $(STAMP)
 	$(BIN)/pytest -m "not gpu" --timeout 900
@@ -78,4 +81,4 @@ train-edu: $(STAMP)
 	$(PRIMER) train-classifier --annotations ../shared/data/labels/edu-annotations.jsonl --output classifiers/models/edu-minilm
 
 clean:
-	rm -rf out demo-out .pytest_cache
+	rm -rf out demo-out demo-code-out .pytest_cache

@@ -124,7 +124,10 @@ def build_index(
             "CREATE OR REPLACE TABLE synth_generations AS "
             f"SELECT * FROM read_json_auto({[str(p) for p in gates]!r}, union_by_name = true)"
         )
-    known = ", ".join(f"({i}, '{name}')" for i, name in enumerate(FUNNEL_STAGES, 1))
+    stages = list(FUNNEL_STAGES)
+    if con.execute("SELECT count(*) FROM documents WHERE drop_stage = 'code'").fetchone()[0]:
+        stages.insert(stages.index("quality") + 1, "code")  # code profile's filters
+    known = ", ".join(f"({i}, '{name}')" for i, name in enumerate(stages, 1))
     con.execute(
         f"""
         CREATE OR REPLACE VIEW funnel AS

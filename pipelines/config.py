@@ -17,6 +17,7 @@ from classifiers.config import ClassifyConfig
 from corpus.config_base import Section
 from corpus.dedup.config import DedupConfig
 from corpus.filters.config import FilterConfig
+from pipelines.profiles import ProfileName, ProfilesConfig
 from synth.config import SynthConfig
 
 
@@ -64,6 +65,10 @@ class PipelineConfig(Section):
     synth: SynthConfig = Field(default_factory=SynthConfig)
     shards: ShardConfig = Field(default_factory=ShardConfig)
     ray: RayConfig = Field(default_factory=RayConfig)
+    profile: ProfileName = Field(
+        "auto", description="web, code, or auto: by profiles.code.match on each input path"
+    )
+    profiles: ProfilesConfig = Field(default_factory=ProfilesConfig)
 
 
 def _set_dotted(data: dict[str, Any], dotted: str, value: Any) -> None:

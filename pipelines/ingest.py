@@ -45,15 +45,20 @@ COLUMN_TYPES: dict[str, pa.DataType] = {
     "lang": pa.string(),
     "lang_score": pa.float64(),
     "text_hash": pa.int64(),
+    "profile": pa.string(),  # web or code (pipelines.profiles)
     # every measured filter value, so users re-threshold in SQL: quality['gopher_words']
     "quality": pa.map_(pa.string(), pa.float64()),
 }
 
 
-def build_stages(config: PipelineConfig) -> list[Stage]:
+def build_stages(config: PipelineConfig, profile: str = "web") -> list[Stage]:
     """The per-document stages, in order. Global stages (dedup, classify) run later."""
     stages: list[Stage] = []
-    if config.filters.enabled:
+    if profile == "code":
+        from corpus.filters.code import CodeFilterStage
+
+        stages.append(CodeFilterStage(config.profiles.code.filters))
+    elif config.filters.enabled:
         from corpus.filters.stage import FilterStage
 
         stages.append(FilterStage(config.filters))
@@ -69,9 +74,9 @@ def build_stages(config: PipelineConfig) -> list[Stage]:
 
 
 @lru_cache(maxsize=4)
-def _cached_stages(config_json: str) -> list[Stage]:
+def _cached_stages(config_json: str, profile: str = "web") -> list[Stage]:
     # Ray reuses worker processes: load fastText & co once per process, not per shard.
-    return build_stages(PipelineConfig.model_validate_json(config_json))
+    return build_stages(PipelineConfig.model_validate_json(config_json), profile)
 
 
 def to_table(batch: Batch) -> pa.Table:
@@ -84,7 +89,11 @@ def to_table(batch: Batch) -> pa.Table:
 
 
 def _rows(
-    path: Path, key: str, records: Iterable[Record | Reject], rejects: list[dict]
+    path: Path,
+    key: str,
+    records: Iterable[Record | Reject],
+    rejects: list[dict],
+    profile: str = "web",
 ) -> Iterator[dict]:
     from corpus.urls import domain
 
@@ -108,6 +117,7 @@ def _rows(
             "text": item.text,
             "drop_stage": None,
             "drop_reason": None,
+            "profile": profile,
         }
 
 
@@ -129,6 +139,16 @@ def ingest_shard(
     read: Callable[[Path], Iterable[Record | Reject]] | None = None,
 ) -> dict[str, Any]:
     """Process one input file completely; return its summary (also the marker's content)."""
+    from pipelines.profiles import profile_of
+
+    profile = profile_of(path, config.profile, config.profiles)
+    if read is None and profile == "code":
+        from corpus.readers.code import read_code
+
+        def read(p: Path) -> Iterable[Record | Reject]:
+            fields = config.profiles.code.fields.fields()
+            return read_code(p, fields, max_record_bytes=config.reader.max_record_bytes)
+
     if read is None:
         from corpus.readers.inputs import read_path
 
@@ -143,7 +163,7 @@ def ingest_shard(
 
     start = time.perf_counter()
     key = shard_key(path)
-    stages = _cached_stages(config.model_dump_json())
+    stages = _cached_stages(config.model_dump_json(), profile)
     final = layout.docs_dir(key)
     tmp = final.with_name(final.name + ".tmp")
     shutil.rmtree(tmp, ignore_errors=True)
@@ -152,7 +172,7 @@ def ingest_shard(
     rejects: list[dict] = []
     n_docs = n_dropped = 0
     for i, batch in enumerate(
-        _batches(_rows(path, key, read(path), rejects), config.reader.batch_size)
+        _batches(_rows(path, key, read(path), rejects, profile), config.reader.batch_size)
     ):
         for stage in stages:
             batch = stage.process(batch)
@@ -180,6 +200,7 @@ def ingest_shard(
         "n_docs": n_docs,
         "n_dropped": n_dropped,
         "n_rejects": len(rejects),
+        "profile": profile,
         "seconds": round(time.perf_counter() - start, 3),
     }
     write_json_atomic(layout.marker(key), summary)

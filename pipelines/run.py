@@ -98,7 +98,8 @@ def run_pipeline(
         raise ValueError("no output directory: pass --output or set `output:` in the config")
     if not config.inputs and not config.synth.enabled:
         raise ValueError("no inputs: pass --input or set `inputs:` (or enable synth)")
-    files = expand_inputs(config.inputs) if config.inputs else []  # fails fast, before Ray
+    sources = None if config.profile == "web" else config.profiles.code.languages
+    files = expand_inputs(config.inputs, sources) if config.inputs else []  # fails fast, before Ray
     against = [str(Path(a)) for a in (against or [])]
     if against:
         from pipelines.near_dedup import index_dir
@@ -274,21 +275,41 @@ def _near_dedup(config: PipelineConfig, layout: Layout, against: list[str]) -> N
 
 
 def _classify(config: PipelineConfig, layout: Layout) -> None:
-    """Score survivors not scored before (scores are cached across runs by uid)."""
+    """Score survivors not scored before (scores are cached across runs by uid); each
+    profile's documents go to its own model (web: ``classify``, code: ``profiles.code``)."""
+    for profile in ("web", "code"):
+        _classify_profile(config, layout, profile)
+
+
+def _classify_profile(config: PipelineConfig, layout: Layout, profile: str) -> None:
     from classifiers.stage import EduStage
 
+    if profile == "code" and not config.profiles.code.classify.enabled:
+        return
     edu_root = layout.work / "edu"
     scored = sorted(edu_root.glob("*/*.parquet")) if edu_root.is_dir() else []
     near = layout.work / "near" / "near_dups.parquet"
-    sql = _survivors_sql(layout, "uid, text")
+    sql = _survivors_sql(layout, "uid, text") + f" AND coalesce(profile, 'web') = '{profile}'"
     if near.exists():
         sql += f" AND uid NOT IN (SELECT uid FROM read_parquet('{near}'))"
     if scored:
         sql += f" AND uid NOT IN (SELECT uid FROM read_parquet({[str(p) for p in scored]!r}))"
     inputs = _export(layout, sql, layout.work / "classify_input")
     n_todo = sum(pq.read_metadata(p).num_rows for p in inputs)
-    _say(f"classify: {n_todo} document(s) to score, {len(scored)} cached batch file(s)")
-    if n_todo:
+    _say(f"classify ({profile}): {n_todo} document(s) to score, {len(scored)} cached batch file(s)")
+    if n_todo and profile == "code":
+        from classifiers.code.stage import CodeEduStage
+
+        rb.init(config.ray.address, config.ray.num_cpus, progress=config.ray.progress)
+        cc = config.profiles.code.classify
+        make = partial(CodeEduStage, cc.model, config.classify.min_edu_score, cc.batch_size)
+        ds = rb.map_stage(rb.read_parquet(inputs), make, make().resources, n_todo)
+        ds = rb.select_columns(ds, ["uid", "edu_score", "edu_int"])
+        batch_dir = edu_root / f"batch-{uuid.uuid4().hex[:8]}"
+        tmp = batch_dir.with_name(batch_dir.name + ".tmp")
+        rb.write_parquet(ds, str(tmp))
+        os.replace(tmp, batch_dir)
+    elif n_todo:
         rb.init(config.ray.address, config.ray.num_cpus, progress=config.ray.progress)
         cfg = config.classify
         resources = EduStage(cfg).resources

@@ -12,9 +12,16 @@ from pipelines.commands._common import set_option, user_errors
 @click.command("demo")
 @click.option("--output", "-o", default="demo-out", show_default=True, help="Output directory.")
 @click.option("--force", is_flag=True, help="Start from scratch instead of resuming.")
+@click.option(
+    "--profile",
+    type=click.Choice(["web", "code"]),
+    default="web",
+    show_default=True,
+    help="web: the prose sample; code: standard-library source files (code filters, code model).",
+)
 @set_option
 @user_errors
-def demo_command(output, force, overrides):
+def demo_command(output, force, profile, overrides):
     """Run every stage on the embedded sample (Python docs as WARC, package texts as JSONL).
 
     No network and no ../shared needed. See README "Run on real Common Crawl data" next.
@@ -22,16 +29,22 @@ def demo_command(output, force, overrides):
     \b
     Example:
         primer demo --output demo-out
+        primer demo --profile code --output demo-code-out
         primer sql demo-out "SELECT drop_stage, drop_reason, count(*) FROM documents GROUP BY ALL"
     """
     from corpus import ledger
     from pipelines.commands.ledger import format_rows
     from pipelines.config import load_config
-    from pipelines.demo import sample_paths
     from pipelines.run import run_pipeline
 
+    if profile == "code":
+        from pipelines.demo_code import sample_paths
+    else:
+        from pipelines.demo import sample_paths
+
     inputs = tuple(str(p) for p in sample_paths())
-    config = load_config(None, overrides, inputs=inputs, output=output)
+    extra = {"profile": "code"} if profile == "code" else {}
+    config = load_config(None, overrides, inputs=inputs, output=output, **extra)
     result = run_pipeline(config, force=force, command="primer demo")
     con = ledger.connect(result.out / "corpus.duckdb", read_only=True)
     funnel = con.execute("SELECT stage, dropped, remaining FROM funnel ORDER BY ord").fetchall()

@@ -35,10 +35,25 @@ from pipelines.commands._common import config_option, set_option, user_errors
     help="Exit 1 (corpus and ledger still written) if any input file has more than this share"
     " of its records rejected, or only rejects; 1 turns the check off.",
 )
+@click.option(
+    "--profile",
+    type=click.Choice(["auto", "web", "code"]),
+    default=None,
+    help="Filter chain and edu model for every input; auto (default) = code for source files.",
+)
 @set_option
 @user_errors
 def run_command(
-    config_path, inputs, output, tokenizer, until, against, force, max_reject_rate, overrides
+    config_path,
+    inputs,
+    output,
+    tokenizer,
+    until,
+    against,
+    force,
+    max_reject_rate,
+    profile,
+    overrides,
 ):
     """Run the pipeline: ingest, filter, dedup, classify, write, index.
 
@@ -50,12 +65,15 @@ def run_command(
         primer run --input 'shards/*.warc.gz' --input more.jsonl.zst --output out/
         primer run --config configs/web.yaml --set classify.min_edu_score=2.5
         RAY_ADDRESS=ray://head:10001 primer run --config configs/web.yaml
+        primer run --profile code --input 'stack/*.parquet' --input 'repos/' --output out-code/
     """
     from pipelines.config import load_config
     from pipelines.run import run_pipeline
     from pipelines.strict import check_reject_rate
 
-    config = load_config(config_path, overrides, inputs=inputs, output=output, tokenizer=tokenizer)
+    config = load_config(
+        config_path, overrides, inputs=inputs, output=output, tokenizer=tokenizer, profile=profile
+    )
     if not config.inputs and not config.synth.enabled:  # the input first: it is what is missing
         raise click.UsageError("no inputs: pass --input or set `inputs:` (or enable synth)")
     result = run_pipeline(

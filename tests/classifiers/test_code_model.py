@@ -1,0 +1,111 @@
+"""The code edu model: features, fit/save/load, grouped folds, the shipped model."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from classifiers.code.features import FEATURE_NAMES, code_features, parse_prefix
+from classifiers.code.model import SHIPPED_CODE_MODEL, CodeEduModel, CodeSpec
+from classifiers.code.train import compare, fold_blocks
+
+TEACH = '''"""Insertion sort, explained."""
+
+
+def insertion_sort(items: list[int]) -> list[int]:
+    """Sort items in place and return them.
+
+    >>> insertion_sort([3, 1, 2])
+    [1, 2, 3]
+    """
+    for i in range(1, len(items)):
+        key = items[i]  # the card we insert
+        j = i - 1
+        while j >= 0 and items[j] > key:
+            items[j + 1] = items[j]
+            j -= 1
+        items[j + 1] = key
+    return items
+
+
+if __name__ == "__main__":
+    print(insertion_sort([5, 2, 4, 6, 1, 3]))
+'''
+PLUMB = """from django.db import models
+from .signals import hook
+
+
+class Order(models.Model):
+    user = models.ForeignKey("auth.User", on_delete=models.CASCADE)
+    total = models.DecimalField(max_digits=9, decimal_places=2)
+
+    class Meta:
+        app_label = "shop"
+"""
+
+
+def f(text):
+    return dict(zip(FEATURE_NAMES, code_features(text), strict=True))
+
+
+def test_features_see_teaching_signals():
+    t, p = f(TEACH), f(PLUMB)
+    assert t["parsed"] == 1.0 and t["has_main_guard"] == 1.0 and t["doctest_lines"] == 1.0
+    assert t["func_docstring_frac"] == 1.0 and t["arg_annotation_frac"] == 1.0
+    assert t["loops_per_100_lines"] > 0 and p["loops_per_100_lines"] == 0
+    assert p["relative_imports"] == 1.0 and p["framework_marks_per_100_lines"] > 0
+    assert len(code_features("")) == len(FEATURE_NAMES)
+
+
+def test_parse_prefix_recovers_a_cut_file():
+    cut = TEACH[: TEACH.index("items[j + 1] = items[j]") + 21]
+    tree, n = parse_prefix(cut)
+    assert tree is not None and 0 < n < len(cut.splitlines())
+    assert f(cut)["parsed"] == 1.0
+
+
+def _data():
+    texts, y, groups = [], [], []
+    for k in range(6):
+        texts += [TEACH.replace("insertion_sort", f"sort_{k}"), PLUMB.replace("Order", f"O{k}")]
+        y += [4.0, 1.0]
+        groups += [f"edu/{k % 3}", f"app/{k % 3}"]
+    return texts, np.array(y), groups
+
+
+def test_fit_save_load_roundtrip(tmp_path):
+    texts, y, _ = _data()
+    spec = CodeSpec(encoder=None, head={"kind": "ridge", "tune_cv": 0})
+    model = CodeEduModel(spec).fit(texts, y)
+    pred = model.predict([TEACH, PLUMB])
+    assert pred[0] > 3 > pred[1]
+    loaded = CodeEduModel.load(model.save(tmp_path / "m"))
+    assert np.allclose(loaded.predict([TEACH, PLUMB]), pred)
+    (tmp_path / "m" / "spec.json").write_text('{"format_version": 1, "kind": "web"}')
+    with pytest.raises(ValueError, match="not a code model"):
+        CodeEduModel.load(tmp_path / "m")
+
+
+def test_folds_never_share_a_repository():
+    texts, y, groups = _data()
+    for tr, te, blocks in fold_blocks(texts, y, groups, None, folds=3):
+        assert not {groups[i] for i in tr} & {groups[i] for i in te}
+        assert set(blocks) == {"code", "ngram"}
+    res = compare(
+        [{"text": t, "score": s, "repo": g} for t, s, g in zip(texts, y, groups, strict=True)],
+        None,
+        {"ridge": {"kind": "ridge", "tune_cv": 0}},
+        folds=3,
+        features=("code",),
+    )
+    assert res["code / ridge"]["metrics"]["f1"] == 1.0
+
+
+@pytest.mark.skipif(not SHIPPED_CODE_MODEL.is_dir(), reason="no shipped code model")
+def test_shipped_model_ranks_teaching_code_higher():
+    from classifiers.code.model import load_code_model
+
+    model = load_code_model()
+    assert model.meta["n_train"] == 800 and "cv" in model.meta
+    a, b = model.predict([TEACH, PLUMB])
+    assert a > b
