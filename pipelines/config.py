@@ -17,6 +17,7 @@ from classifiers.config import ClassifyConfig
 from corpus.config_base import Section
 from corpus.dedup.config import DedupConfig
 from corpus.filters.config import FilterConfig
+from pipelines.serve.config import ServeConfig
 from synth.config import SynthConfig
 
 
@@ -58,6 +59,7 @@ class PipelineConfig(Section):
     synth: SynthConfig = Field(default_factory=SynthConfig)
     shards: ShardConfig = Field(default_factory=ShardConfig)
     ray: RayConfig = Field(default_factory=RayConfig)
+    serve: ServeConfig = Field(default_factory=ServeConfig)
 
 
 def _set_dotted(data: dict[str, Any], dotted: str, value: Any) -> None:
