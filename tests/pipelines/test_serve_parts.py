@@ -1,0 +1,105 @@
+"""The service's parts without Ray: decisions within one request, the client's retries."""
+
+from __future__ import annotations
+
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from pipelines.config import PipelineConfig
+from pipelines.serve.client import FilterClient, ServiceError
+from pipelines.serve.decide import Decider, results
+from tests.pipelines.conftest import TOPICS, _doc
+
+
+@pytest.fixture(scope="module")
+def decider():
+    return Decider(PipelineConfig())
+
+
+def test_duplicates_within_a_request_are_marked_like_primer_run(decider):
+    docs = [{"id": f"a{i}", "text": _doc(i, t)} for i, t in enumerate(TOPICS[:4])]
+    docs.append({"id": "dup", "text": "  " + _doc(0, TOPICS[0]).replace(". ", ".   ")})
+    docs.append({"id": "near", "text": _doc(2, TOPICS[2]) + " Good luck with the homework!"})
+    docs.append({"id": "short", "text": "Click here."})
+    html = f"<html><body><nav>Home</nav><article><p>{_doc(7, 'maps')}</p></article></body></html>"
+    docs.append({"id": "html", "html": html})
+    got = {r["id"]: r for r in results(decider.decide(docs))}
+    assert [got[f"a{i}"]["kept"] for i in range(4)] == [True] * 4
+    assert (got["dup"]["drop_stage"], got["dup"]["duplicate_of"]) == ("exact-dedup", "a0")
+    assert (got["near"]["drop_stage"], got["near"]["duplicate_of"]) == ("near-dedup", "a2")
+    assert got["short"]["drop_stage"] == "quality"
+    assert got["html"]["kept"] and got["html"]["n_tokens"] > 100
+    # the same documents one per request: nothing to be a duplicate of
+    alone = results(decider.decide([docs[4]]))[0]
+    assert alone["kept"] and alone["duplicate_of"] is None
+
+
+def test_first_in_request_order_survives(decider):
+    a, b = _doc(3, TOPICS[3]), _doc(3, TOPICS[3]) + " One more line at the end."
+    got = results(decider.decide([{"id": "x", "text": b}, {"id": "y", "text": a}]))
+    assert got[0]["kept"] and got[1]["duplicate_of"] == "x"
+
+
+def test_edu_rows_follow_classify_enabled(decider):
+    batch = decider.decide([{"id": "a", "text": _doc(1, TOPICS[1])}])
+    assert decider.edu_rows(batch) == [0]
+    off = Decider(PipelineConfig.model_validate({"classify": {"enabled": False}}))
+    assert off.edu_rows(off.decide([{"id": "a", "text": _doc(1, TOPICS[1])}])) == []
+
+
+class _Flaky(BaseHTTPRequestHandler):
+    """503 with Retry-After, then 429 without, then the answer; counts calls."""
+
+    calls: list[float] = []
+
+    def do_POST(self):  # noqa: N802 - http.server's name
+        import time
+
+        body = json.loads(self.rfile.read(int(self.headers["content-length"])))
+        _Flaky.calls.append(time.monotonic())
+        n = len(_Flaky.calls)
+        if n == 1:
+            self._send(503, {"error": "busy"}, {"Retry-After": "1"})
+        elif n == 2:
+            self._send(429, {"error": "slow down"}, {})
+        elif body["documents"][0]["id"] == "bad":
+            self._send(413, {"error": "too big", "limit": "max_documents"}, {})
+        else:
+            self._send(
+                200, {"results": [{"id": d["id"], "kept": True} for d in body["documents"]]}, {}
+            )
+
+    def _send(self, status, obj, headers):
+        data = json.dumps(obj).encode()
+        self.send_response(status)
+        for k, v in {"content-type": "application/json", **headers}.items():
+            self.send_header(k, v)
+        self.send_header("content-length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, *args):
+        pass
+
+
+def test_client_retries_503_and_429_honouring_retry_after_then_raises_on_errors():
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Flaky)
+    t = threading.Thread(target=server.serve_forever, daemon=True)
+    t.start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}"
+        with FilterClient(url, batch_size=2) as client:
+            client.max_backoff_s = 1.5
+            docs = [{"id": str(i), "text": "t"} for i in range(5)]
+            assert [r["id"] for r in client.filter(docs)] == [str(i) for i in range(5)]
+            assert client.retried == 2
+            assert _Flaky.calls[1] - _Flaky.calls[0] >= 1.0  # waited Retry-After: 1
+            assert _Flaky.calls[2] - _Flaky.calls[1] >= 0.5  # 429 without it: backoff
+            assert len(_Flaky.calls) == 2 + 3  # 3 batches of <= 2
+            with pytest.raises(ServiceError, match="HTTP 413: too big"):
+                client.filter([{"id": "bad", "text": "t"}])
+    finally:
+        server.shutdown()
