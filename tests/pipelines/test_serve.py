@@ -141,7 +141,8 @@ def demo_run(tmp_path_factory) -> Path:
     args = ["run", "--config", str(cfg), "--output", str(tmp / "out")]
     for p in sample_paths():
         args += ["--input", str(p)]
-    subprocess.run(_primer(*args), cwd=ROOT, env=_env(), check=True, capture_output=True)
+    p = subprocess.run(_primer(*args), cwd=ROOT, env=_env(), capture_output=True, text=True)
+    assert p.returncode == 0, f"primer run failed: {p.stderr[-3000:]}"
     return tmp / "out"
 
 
