@@ -137,10 +137,10 @@ def load_index(out: str | Path, cfg: DedupConfig) -> EarlierIndex:
         except FileNotFoundError:
             files = []
         if files:
-            bands = con.execute(
+            bands = con.sql(
                 f"SELECT m.uid, m.id, m.band, m.hash FROM read_parquet({files!r}) m "
                 "SEMI JOIN (SELECT uid FROM documents WHERE kept) d ON m.uid = d.uid"
-            ).fetch_arrow_table()
+            ).to_arrow_table()
             built_from = "persisted"
         else:
             bands = _corpus_bands(out, cfg)

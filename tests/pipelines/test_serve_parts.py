@@ -103,3 +103,50 @@ def test_client_retries_503_and_429_honouring_retry_after_then_raises_on_errors(
                 client.filter([{"id": "bad", "text": "t"}])
     finally:
         server.shutdown()
+
+
+def test_index_without_persisted_bands_is_built_from_the_corpus(tmp_path):
+    """A run that persisted no MinHash bands (e.g. dedup disabled): bands come from its corpus;
+    exact hashes from its ledger; the run's files are only read."""
+    from corpus import ledger
+    from corpus.filters.exact import exact_hash
+    from corpus.writer import ShardedWriter
+    from pipelines.serve.index import load_index
+
+    texts = {f"k{i}": _doc(i, t) for i, t in enumerate(TOPICS[:3])}
+    with ShardedWriter(tmp_path / "corpus", 100, 2**20) as w:
+        for i, t in texts.items():
+            w.write({"id": i, "text": t, "metadata": {}})
+    con = ledger.connect(tmp_path / "corpus.duckdb")
+    run_cfg = PipelineConfig.model_validate({"dedup": {"enabled": False}}).model_dump(mode="json")
+    ledger.start_run(con, "r1", "primer run", run_cfg, {})
+    ledger.finish_run(con, "r1", "ok", {})
+    con.execute(
+        "CREATE TABLE documents (uid VARCHAR, id VARCHAR, text_hash BIGINT, kept BOOLEAN, "
+        "source_file VARCHAR, position BIGINT)"
+    )
+    for pos, (i, t) in enumerate(texts.items()):
+        con.execute(
+            "INSERT INTO documents VALUES (?, ?, ?, true, 'f', ?)", [i, i, exact_hash(t), pos]
+        )
+    con.execute("INSERT INTO documents VALUES ('gone', 'gone', 1, false, 'f', 9)")
+    con.close()
+    index = load_index(tmp_path, PipelineConfig().dedup)
+    assert index.built_from == "corpus" and index.n_kept == 3
+    with pytest.raises(ValueError, match=r"dedup\.bands=14"):
+        load_index(tmp_path, PipelineConfig.model_validate({"dedup": {"bands": 7}}).dedup)
+    d = Decider(PipelineConfig(), index)
+    got = results(
+        d.decide(
+            [
+                {"id": "e", "text": texts["k0"]},
+                {"id": "n", "text": texts["k1"] + " And one more closing sentence here."},
+                {"id": "new", "text": _doc(50, TOPICS[5])},
+            ]
+        )
+    )
+    assert [(r["drop_stage"], r["duplicate_of"]) for r in got] == [
+        ("exact-dedup", "k0"),
+        ("near-dedup", "k1"),
+        (None, None),
+    ]
