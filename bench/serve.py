@@ -224,7 +224,10 @@ def main(argv: list[str]) -> None:
             try:
                 _wait(url, proc)
                 break
-            except RuntimeError:
+            except (RuntimeError, TimeoutError):
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(proc.pid, signal.SIGKILL)  # its own session: pgid = pid
+                proc.wait()
                 if attempt == 2:
                     raise
         ps = psutil.Process(proc.pid)
