@@ -249,9 +249,7 @@ def build_app(config: PipelineConfig, index: str | None = None, edu_gpus: float 
             return None
 
         # --- endpoints -------------------------------------------------------------------
-        @app.post(
-            "/v1/filter", response_model=schema.FilterResponse, response_model_exclude_none=True
-        )
+        @app.post("/v1/filter", response_model=schema.FilterResponse)
         async def filter(self, body: schema.FilterRequest, request: Request):
             """`primer run`'s decision for each document, in request order."""
             if (r := self._too_many(len(body.documents))) is not None:

@@ -85,7 +85,7 @@ class Service:
         )
         self.http = httpx.Client(base_url=self.url, timeout=600)
 
-    def wait(self, timeout: float = 600, restarts: int = 2) -> Service:
+    def wait(self, timeout: float = 900, restarts: int = 5) -> Service:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
@@ -154,7 +154,7 @@ def demo_run(tmp_path_factory) -> Path:
     args = ["run", "--config", str(cfg), "--output", str(tmp / "out")]
     for p in sample_paths():
         args += ["--input", str(p)]
-    for _ in range(3):  # Ray gives a node 30 s to start: a busy machine can miss it
+    for _ in range(6):  # Ray gives a node 30 s to start: a busy machine can miss it
         p = subprocess.run(_primer(*args), cwd=ROOT, env=_env(), capture_output=True, text=True)
         if p.returncode == 0 or "timed out during startup" not in p.stderr:
             break
@@ -240,8 +240,8 @@ class TestService:
         r = service.post("/v1/filter", {"documents": docs})
         assert r.status_code == 200
         long, good = r.json()["results"]
-        assert "max_text_chars" in long["error"] and "kept" not in long
-        assert good["id"] == "g" and "error" not in good and "kept" in good
+        assert "max_text_chars" in long["error"] and long["kept"] is None
+        assert good["id"] == "g" and good["error"] is None and good["kept"] in (True, False)
         service.good()
 
     @pytest.mark.parametrize(
