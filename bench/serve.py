@@ -17,6 +17,27 @@ Measured in one run, on this machine, loopback only:
 
 Rerun: ``python -m bench serve [--soak-s 300] [--port 0]``; results in
 ``bench/results/serve.json``.
+
+Measured once (``--soak-s 180 --cell-s 30``), 2 cores shared with other jobs at a load
+average of 45-87 (so absolute numbers are low and noisy; the ratio is from the same run):
+
+    conc  batch  requests  docs/s  p50 ms   p95 ms   p99 ms   errors
+       1      1        24    2.24     330    1,076    1,908   0
+       1     32         8   11.13   2,811    3,498    3,498   0
+       8      1        24    3.91   1,431    2,171    2,478   0
+       8     32        16    8.45  28,495   31,346   31,346   0
+      64      1       192    3.10   7,835    9,872   10,201   124 x 503
+      64     32       128    7.99  83,616  126,103  129,511   90 x 503, 2 x 408
+
+    primer run --until classify, same 1,247 documents: 885 s wall, 1.41 docs/s
+    (Ray start, ingest, dedup, classify, write, ledger); best serve cell / run: 7.9x
+    server RSS (serve process + all its Ray processes): 3,158 MB after warm-up,
+    3,264 MB after a 180 s soak at conc 8 x batch 32 (+3.4%; 1,792 docs, 0 errors);
+    Front replica 366 -> 386 MB, EduScorer replica 1,346 -> 1,411 MB.
+
+At concurrency 64 the bounded queue refuses work (503 + Retry-After, by design: 4 running
++ 32 queued per front replica); the 2 x 408 are Ray Serve's proxy timeout
+(``timeout_s`` + 10 s) for requests that waited in its own queue (``max_queued_requests``).
 """
 
 from __future__ import annotations
