@@ -66,9 +66,10 @@ class EarlierIndex:
 
 
 def _run_dedup_config(con) -> dict | None:
-    row = con.execute(
+    rows = con.execute(
         "SELECT config FROM runs WHERE status = 'ok' ORDER BY finished DESC LIMIT 1"
-    ).fetchone()
+    ).fetchall()  # fetchall: this DuckDB refuses new work while a result is unfinished
+    row = rows[0] if rows else None
     return (json.loads(row[0]) or {}).get("dedup") if row and row[0] else None
 
 

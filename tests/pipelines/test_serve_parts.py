@@ -150,3 +150,67 @@ def test_index_without_persisted_bands_is_built_from_the_corpus(tmp_path):
         ("near-dedup", "k1"),
         (None, None),
     ]
+
+
+def test_index_reads_the_bands_a_run_persisted(tmp_path):
+    """The ``minhash/bands-*.parquet`` layout ``primer run`` writes, restricted to kept docs."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from corpus import ledger
+    from corpus.dedup.candidates import doc_bands
+    from corpus.filters.exact import exact_hash
+    from pipelines.serve.index import load_index
+
+    cfg = PipelineConfig()
+    texts = {f"k{i}": _doc(i, t) for i, t in enumerate(TOPICS[:3])}
+    con = ledger.connect(tmp_path / "corpus.duckdb")
+    ledger.start_run(con, "r1", "primer run", cfg.model_dump(mode="json"), {})
+    ledger.finish_run(con, "r1", "ok", {})
+    con.execute(
+        "CREATE TABLE documents (uid VARCHAR, id VARCHAR, text_hash BIGINT, kept BOOLEAN, "
+        "source_file VARCHAR, position BIGINT)"
+    )
+    for pos, (i, t) in enumerate(texts.items()):  # k2 was dropped later (e.g. low-edu)
+        con.execute(
+            "INSERT INTO documents VALUES (?, ?, ?, ?, 'f', ?)",
+            [i, i, exact_hash(t), i != "k2", pos],
+        )
+    con.close()
+    t = pa.table(
+        {
+            "uid": list(texts),
+            "id": list(texts),
+            "source_file": ["f"] * 3,
+            "position": [0, 1, 2],
+            "text": list(texts.values()),
+        }
+    )
+    docs = doc_bands(t, cfg.dedup)
+    n, nb = docs.num_rows, cfg.dedup.bands
+    idx = pa.array(np.repeat(np.arange(n), nb))
+    bands = pa.table(
+        {
+            "uid": docs.column("uid").take(idx),
+            "id": docs.column("id").take(idx),
+            "band": pa.array(np.tile(np.arange(nb, dtype=np.int16), n)),
+            "hash": docs.column("bands").combine_chunks().flatten(),
+        }
+    )
+    (tmp_path / "work" / "near" / "minhash").mkdir(parents=True)
+    pq.write_table(bands, tmp_path / "work" / "near" / "minhash" / "bands-00000.parquet")
+    index = load_index(tmp_path, cfg.dedup)
+    assert index.built_from == "persisted" and index.n_kept == 2
+    got = results(
+        Decider(cfg, index).decide(
+            [
+                {"id": "n1", "text": texts["k1"] + " And one more closing sentence here."},
+                {"id": "n2", "text": texts["k2"] + " And one more closing sentence here."},
+            ]
+        )
+    )
+    assert [(r["drop_stage"], r["duplicate_of"]) for r in got] == [
+        ("near-dedup", "k1"),
+        (None, None),
+    ]
