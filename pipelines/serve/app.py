@@ -111,9 +111,21 @@ async def _guarded(sc, state: ReplicaState, request, call_next, path: str):
     state.pending += 1
     gauge = state.metrics.in_flight.labels(state.metrics.replica)
     gauge.inc()
+    request.scope["primer.t0"] = time.monotonic()  # the deadline counts the wait for a slot
     try:
-        async with state.active:
+        try:
+            await asyncio.wait_for(state.active.acquire(), sc.timeout_s)
+        except TimeoutError:
+            return _error(
+                503,
+                f"queued longer than timeout_s ({sc.timeout_s:g} s), retry later",
+                {"Retry-After": str(sc.retry_after_s)},
+                limit="timeout_s",
+            )
+        try:
             return await call_next(request)
+        finally:
+            state.active.release()
     finally:
         state.pending -= 1
         gauge.dec()
@@ -209,11 +221,13 @@ def build_app(config: PipelineConfig, index: str | None = None, edu_gpus: float 
             self.metrics = replica_state(self.sc).metrics
 
         def _deadline(self, request: Request) -> float:
+            t0 = request.scope.get("primer.t0", time.monotonic())
+            left = max(0.001, self.sc.timeout_s - (time.monotonic() - t0))
             asked = request.query_params.get("timeout_s")
             try:
-                return min(self.sc.timeout_s, float(asked)) if asked else self.sc.timeout_s
+                return min(left, float(asked)) if asked else left
             except ValueError:
-                return self.sc.timeout_s
+                return left
 
         def _too_many(self, n: int):
             if n > self.sc.max_documents:

@@ -214,3 +214,45 @@ def test_index_reads_the_bands_a_run_persisted(tmp_path):
         ("near-dedup", "k1"),
         (None, None),
     ]
+
+
+def test_guard_bounds_the_queue_and_counts_queue_time_in_the_deadline():
+    """The service's admission middleware on a bare ASGI app (no Ray): one slot, no queue."""
+    import asyncio
+    import concurrent.futures
+    import time
+
+    from fastapi import FastAPI
+    from fastapi.testclient import TestClient
+
+    from pipelines.serve import app as serve_app
+    from pipelines.serve.config import ServeConfig
+
+    sc = ServeConfig(max_concurrent=1, max_queued=1, timeout_s=0.5, retry_after_s=3, token="t")
+    serve_app._STATE.clear()
+    api = FastAPI()
+
+    @api.middleware("http")
+    async def _guard(request, call_next):
+        return await serve_app.guard(sc, request, call_next)
+
+    @api.post("/v1/filter")
+    async def slow():
+        await asyncio.sleep(1.0)
+        return {"results": []}
+
+    with TestClient(api) as client:
+        auth = {"authorization": "Bearer t"}
+        assert client.post("/v1/filter", json={}).status_code == 401
+        with concurrent.futures.ThreadPoolExecutor(3) as pool:
+            first = pool.submit(client.post, "/v1/filter", json={}, headers=auth)
+            time.sleep(0.2)
+            queued = pool.submit(client.post, "/v1/filter", json={}, headers=auth)
+            time.sleep(0.1)
+            refused = client.post("/v1/filter", json={}, headers=auth)
+            assert refused.status_code == 503 and refused.headers["retry-after"] == "3"
+            assert first.result().status_code == 200
+            late = queued.result()  # waited for the slot longer than timeout_s
+            assert late.status_code == 503 and late.json()["limit"] == "timeout_s"
+        assert client.post("/v1/filter", json={}, headers=auth).status_code == 200
+    serve_app._STATE.clear()
