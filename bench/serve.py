@@ -37,7 +37,8 @@ average of 45-87 (so absolute numbers are low and noisy; the ratio is from the s
 
 At concurrency 64 the bounded queue refuses work (503 + Retry-After, by design: 4 running
 + 32 queued per front replica); the 2 x 408 are Ray Serve's proxy timeout
-(``timeout_s`` + 10 s) for requests that waited in its own queue (``max_queued_requests``).
+(``timeout_s`` + 10 s) for requests that waited that long for a slot; measured before
+a slot wait was bounded by ``timeout_s`` (now a 503 + Retry-After).
 """
 
 from __future__ import annotations
