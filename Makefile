@@ -72,14 +72,14 @@ index: $(STAMP)
 report: $(STAMP)
 	$(PRIMER) stats $(OUT)
 
+train-edu: $(STAMP)
+	$(PRIMER) train-classifier --annotations ../shared/data/labels/edu-annotations.jsonl --output classifiers/models/edu-minilm
+
 # The filter service on 127.0.0.1:$(PORT); INDEX=out looks documents up against that run.
 PORT  ?= 8000
 INDEX ?=
 serve: $(STAMP)
 	$(PRIMER) serve $(CFG) $(if $(INDEX),--index $(INDEX),) --port $(PORT)
-
-train-edu: $(STAMP)
-	$(PRIMER) train-classifier --annotations ../shared/data/labels/edu-annotations.jsonl --output classifiers/models/edu-minilm
 
 clean:
 	rm -rf out demo-out .pytest_cache
