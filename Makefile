@@ -14,7 +14,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export RAY_USAGE_STATS_ENABLED := 0
 
-.PHONY: setup demo demo-code test test-fast lint bench ingest dedup classify synth index report train-edu clean
+.PHONY: setup demo demo-code test test-fast lint bench ingest dedup classify synth index report train-edu serve clean
 
 setup: $(STAMP)
 
@@ -79,6 +79,12 @@ report: $(STAMP)
 
 train-edu: $(STAMP)
 	$(PRIMER) train-classifier --annotations ../shared/data/labels/edu-annotations.jsonl --output classifiers/models/edu-minilm
+
+# The filter service on 127.0.0.1:$(PORT); INDEX=out looks documents up against that run.
+PORT  ?= 8000
+INDEX ?=
+serve: $(STAMP)
+	$(PRIMER) serve $(CFG) $(if $(INDEX),--index $(INDEX),) --port $(PORT)
 
 clean:
 	rm -rf out demo-out demo-code-out .pytest_cache

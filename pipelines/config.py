@@ -18,6 +18,7 @@ from corpus.config_base import Section
 from corpus.dedup.config import DedupConfig
 from corpus.filters.config import FilterConfig
 from pipelines.profiles import ProfileName, ProfilesConfig
+from pipelines.serve.config import ServeConfig
 from synth.config import SynthConfig
 
 
@@ -69,6 +70,7 @@ class PipelineConfig(Section):
         "auto", description="web, code, or auto: by profiles.code.match on each input path"
     )
     profiles: ProfilesConfig = Field(default_factory=ProfilesConfig)
+    serve: ServeConfig = Field(default_factory=ServeConfig)
 
 
 def _set_dotted(data: dict[str, Any], dotted: str, value: Any) -> None:

@@ -73,7 +73,7 @@ def _state_fingerprint(
     layout: Layout, config: PipelineConfig, until: str, against: list[str]
 ) -> str:
     """What the global steps depend on: finished shards, decision-relevant config, step."""
-    cfg = config.model_dump(exclude={"inputs", "output", "ray"})
+    cfg = config.model_dump(exclude={"inputs", "output", "ray", "serve"})
     markers = [{k: m[k] for k in ("key", "fingerprint", "n_docs")} for m in layout.done_markers()]
     blob = json.dumps(
         {"cfg": cfg, "markers": markers, "until": until, "against": against}, sort_keys=True
