@@ -14,8 +14,10 @@ class CascadeConfig(Section):
     0.03 of the teacher with well under 1% of web documents sent to it).
     """
 
-    enabled: bool = Field(
-        False, description="score with the student and send only uncertain docs to the teacher"
+    enabled: bool | None = Field(
+        None,
+        description="score with the student and send only uncertain docs to the teacher; "
+        "None = on for CPU workers, off on GPUs (where the teacher itself is fast)",
     )
     low: float = Field(
         2.995, description="student score below this: trusted as low, teacher skipped"
@@ -29,10 +31,21 @@ class ClassifyConfig(Section):
     enabled: bool = Field(True, description="run the educational-value classifier")
     model: str | None = Field(
         None,
-        description="model directory from `primer train-classifier`; None = the shipped edu-minilm",
+        description="scorer: a directory from `primer train-classifier`, a fastText .bin "
+        "classifier (score = 5 * P(positive_label)) or a Hugging Face sequence-classification "
+        "directory (one regression output, FineWeb-Edu style: clip(logit, 0, 5)); "
+        "None = the shipped edu-minilm",
+    )
+    positive_label: str | None = Field(
+        None,
+        description="the high-quality class of a fastText or multi-class Hugging Face model "
+        "(e.g. __label__hq)",
     )
     min_edu_score: float = Field(
-        3.0, description="drop documents scoring below this (FineWeb-Edu's cut)"
+        3.0,
+        ge=0.0,
+        le=5.0,
+        description="drop documents scoring below this; scores run 0-5 (FineWeb-Edu's cut: 3)",
     )
     batch_size: int = Field(256, ge=1, description="documents per batch handed to a worker")
     encode_batch_size: int = Field(64, ge=1, description="token windows per encoder forward pass")

@@ -56,6 +56,30 @@ def subsets(rows: Sequence[dict[str, Any]]) -> dict[str, np.ndarray]:
     return out
 
 
+def fold_ids(y: np.ndarray, folds: int = 5, seed: int = 0) -> np.ndarray:
+    """Fold index of every row (stratified by score level): the same for every model compared."""
+    levels = np.rint(np.asarray(y, dtype=float)).astype(int)
+    out = np.zeros(len(levels), dtype=int)
+    cv = StratifiedKFold(folds, shuffle=True, random_state=seed)
+    for k, (_, te) in enumerate(cv.split(np.zeros(len(levels)), levels)):
+        out[te] = k
+    return out
+
+
+def subsample(idx: np.ndarray, y: np.ndarray, fraction: float, seed: int = 0) -> np.ndarray:
+    """A stratified ``fraction`` of the rows ``idx`` (by score level; all of them at 1.0)."""
+    if fraction >= 1.0:
+        return idx
+    rng = np.random.default_rng(seed)
+    levels = np.rint(y[idx]).astype(int)
+    keep = []
+    for level in np.unique(levels):
+        rows = idx[levels == level]
+        n = max(1, int(round(fraction * len(rows))))
+        keep.append(rng.choice(rows, size=n, replace=False))
+    return np.sort(np.concatenate(keep))
+
+
 def cross_validate(
     spec: EduSpec,
     texts: Sequence[str],
@@ -63,16 +87,43 @@ def cross_validate(
     embeddings: np.ndarray,
     folds: int = 5,
     seed: int = 0,
+    tune_mask: np.ndarray | None = None,
+    fraction: float = 1.0,
 ) -> np.ndarray:
-    """Out-of-fold scores of ``EduModel(spec)`` (folds stratified by score level)."""
+    """Out-of-fold scores of ``EduModel(spec)`` on the ``fold_ids`` folds.
+
+    ``tune_mask``: rows the keep cut is balanced on; ``fraction``: train each
+    fold on a stratified share of its training rows (the learning curve), the
+    held-out fold staying whole.
+    """
     y = np.asarray(y, dtype=float)
-    levels = np.rint(y).astype(int)
+    ids = fold_ids(y, folds, seed)
     out = np.zeros(len(y))
-    cv = StratifiedKFold(folds, shuffle=True, random_state=seed)
-    for tr, te in cv.split(np.zeros(len(y)), levels):
-        model = EduModel(spec).fit([texts[i] for i in tr], y[tr], embeddings=embeddings[tr])
-        model._embedder = None
+    for k in range(folds):
+        te = np.flatnonzero(ids == k)
+        tr = subsample(np.flatnonzero(ids != k), y, fraction, seed)
+        model = EduModel(spec).fit(
+            [texts[i] for i in tr],
+            y[tr],
+            embeddings=embeddings[tr],
+            tune_mask=None if tune_mask is None else tune_mask[tr],
+        )
         out[te] = model.predict([texts[i] for i in te], embeddings=embeddings[te])
+    return out
+
+
+def oof_student(
+    make, texts: Sequence[str], y: np.ndarray, folds: int = 5, seed: int = 0, tune_mask=None
+) -> np.ndarray:
+    """Out-of-fold scores of a text regressor (the cascade student) on the ``fold_ids`` folds."""
+    y = np.asarray(y, dtype=float)
+    ids = fold_ids(y, folds, seed)
+    out = np.zeros(len(y))
+    for k in range(folds):
+        te, tr = np.flatnonzero(ids == k), np.flatnonzero(ids != k)
+        kw = {} if tune_mask is None else {"tune_mask": tune_mask[tr]}
+        model = make().fit([texts[i] for i in tr], y[tr], **kw)
+        out[te] = model.predict([texts[i] for i in te])
     return out
 
 

@@ -1,0 +1,146 @@
+"""``primer train-classifier`` / ``make train-edu``: train, cross-validate and write the model card.
+
+One function so that the CLI and ``make train-edu`` reproduce the same model:
+out-of-fold quality of the teacher (keep cut balanced on random web pages),
+the comparison of scorers on the same folds (other encoders' embeddings when
+cached), the learning curve, the cascade student and its keep agreement.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from classifiers.model import EduModel, EduSpec
+from classifiers.train import (
+    cached_embeddings,
+    cascade_section,
+    cross_validate,
+    load_annotations,
+    metrics_sections,
+    now,
+    oof_student,
+    subsets,
+    versions,
+    write_model_card,
+)
+
+WEB = "random web"
+BANDS = [(2.995, 3.005), (2.99, 3.01), (2.95, 3.05), (2.8, 3.2), (2.5, 3.5)]
+
+
+def tune_rows(masks: dict[str, np.ndarray]) -> np.ndarray:
+    """Rows the keep cut is balanced on: random web pages when the labels say which."""
+    return masks.get(WEB, masks["all"])
+
+
+def train_edu(
+    annotations: str | Path,
+    output: str | Path,
+    spec: EduSpec,
+    *,
+    student_kind: str = "static",
+    student_texts: Callable[[], list[str]] | None = None,
+    student_quantize: bool = True,
+    folds: int = 5,
+    batch_size: int = 64,
+    cache_dir: str | Path | None = None,
+    curve: bool = True,
+    compare: Sequence[EduSpec] = (),
+    say: Callable[[str], None] = print,
+) -> EduModel:
+    """Train on ``annotations`` (JSONL: text, score), write ``output`` with its model card.
+
+    ``compare``: other specs (encoders, heads) cross-validated on the same folds
+    for the comparison table; their embeddings come from ``cache_dir`` or are computed.
+    """
+    from classifiers.static import StaticStudent
+    from classifiers.student import FastTextScorer
+
+    rows = load_annotations(annotations)
+    texts = [r["text"] for r in rows]
+    y = np.asarray([float(r["score"]) for r in rows])
+    masks = subsets(rows)
+    tune = tune_rows(masks)
+    model = EduModel(spec)
+    t0 = time.perf_counter()
+    model.embedder(batch_size=batch_size)
+    emb = cached_embeddings(model, texts, cache_dir)
+    say(f"embedded {len(texts)} documents in {time.perf_counter() - t0:.0f}s")
+    sections: dict[str, str] = {}
+    meta_cv: dict[str, Any] = {}
+    if folds >= 2:
+        oof = cross_validate(spec, texts, y, emb, folds=folds, tune_mask=tune)
+        body, meta_cv["cv"] = metrics_sections(f"{folds}-fold out-of-fold", y, oof, masks)
+        sections["Cross-validated quality (out-of-fold)"] = (
+            "The keep cut (raw score mapped to 3.0) is chosen inside each training fold "
+            "so that as many random web pages score >= 3 as the judge gave >= 3 "
+            "(precision = recall on web pages).\n\n" + body
+        )
+        say(body)
+        preds = {f"{_describe(spec)} (shipped)": oof}
+        for other in compare:
+            m = EduModel(other)
+            m.embedder(batch_size=batch_size)
+            e = cached_embeddings(m, texts, cache_dir)
+            preds[_describe(other)] = cross_validate(other, texts, y, e, folds, tune_mask=tune)
+            say(f"compared {_describe(other)}")
+        s_oof = None
+        if student_kind == "static":
+            s_oof = oof_student(StaticStudent, texts, y, folds, tune_mask=tune)
+            preds["cascade student alone (static MiniLM, NumPy)"] = s_oof
+        from classifiers.report import comparison_table, learning_curve
+
+        table, meta_cv["comparison"] = comparison_table(y, preds, masks)
+        sections["Scorers compared (same folds)"] = table
+        say(table)
+        if curve:
+            body, meta_cv["learning_curve"] = learning_curve(
+                spec, texts, y, emb, masks, tune, folds=folds, say=say
+            )
+            sections["Learning curve (same held-out folds)"] = (
+                "Each fold's model is trained on a stratified share of that fold's "
+                "training labels; the held-out folds are the same at every point.\n\n" + body
+            )
+        if s_oof is not None:
+            table, meta_cv["cv_cascade"] = cascade_section(y, s_oof, oof, masks, BANDS)
+            body, _ = metrics_sections(f"{folds}-fold out-of-fold, student", y, s_oof, masks)
+            sections["Cascade student (static MiniLM), cross-validated"] = (
+                "Same folds as the teacher; the cascade sends `low <= student < high` "
+                "to the teacher's out-of-fold score.\n\n" + table + "\n\n" + body
+            )
+            say(table)
+    model.fit(texts, y, embeddings=emb, tune_mask=tune)
+    model.meta = {
+        "trained_at": now(),
+        "annotations": str(annotations),
+        "n_train": len(texts),
+        "label_histogram": np.bincount(np.rint(y).astype(int), minlength=6).tolist(),
+        "cut_tuned_on": WEB if WEB in masks else "all",
+        "versions": versions(),
+        **meta_cv,
+    }
+    if student_kind == "static":
+        model.student = StaticStudent().fit(texts, y, tune_mask=tune)
+        model.meta["student_corpus"] = (
+            f"static MiniLM student (classifiers.static) on the {len(texts)} judge labels"
+        )
+    elif student_kind == "fasttext" and student_texts is not None:
+        extra = student_texts()
+        teacher = model.predict(extra)
+        params = spec.student if student_quantize else {**spec.student, "quantize_cutoff": None}
+        model.student = FastTextScorer(**params).fit(texts + extra, np.concatenate([y, teacher]))
+        model.meta["student_corpus"] = f"{len(extra)} unlabelled windows + the labelled texts"
+    model.save(output)
+    write_model_card(output, model, sections)
+    say(f"wrote {output}")
+    return model
+
+
+def _describe(spec: EduSpec) -> str:
+    name = Path(spec.encoder).name if "/" in spec.encoder else spec.encoder
+    return f"{name} frozen, {spec.pooling} pooling, head {spec.head.get('kind')}"
