@@ -188,6 +188,10 @@ class EduHead(RegressorMixin, BaseEstimator):
     def predict(self, X) -> np.ndarray:
         return remap(self.predict_raw(X), self.threshold_)
 
+    def __setstate__(self, state: dict) -> None:
+        state.setdefault("cut", "f1")  # heads pickled before the balanced cut used the F1 cut
+        super().__setstate__(state)
+
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         # Outputs are clipped to the 0-5 scale by design, so R^2 on arbitrary targets is poor.
