@@ -75,7 +75,8 @@ def subsample(idx: np.ndarray, y: np.ndarray, fraction: float, seed: int = 0) ->
     keep = []
     for level in np.unique(levels):
         rows = idx[levels == level]
-        n = max(1, int(round(fraction * len(rows))))
+        # at least two per level: the stacked feature's inner folds are stratified by level
+        n = min(len(rows), max(2, int(round(fraction * len(rows)))))
         keep.append(rng.choice(rows, size=n, replace=False))
     return np.sort(np.concatenate(keep))
 
