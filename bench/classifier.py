@@ -107,7 +107,8 @@ def print_quality(meta: dict) -> None:
         print(
             f"  labels, out-of-fold, {sub} (n={m['n']}, >= 3: {m['positives']}): "
             f"precision {m['precision']:.3f} recall {m['recall']:.3f} F1 {m['f1']:.3f} "
-            f"Spearman {m['spearman']:.3f} AUC {m.get('auc') or float('nan'):.3f}"
+            f"Spearman {m['spearman']:.3f} AUC "
+            + ("n/a" if m.get("auc") is None else f"{m['auc']:.3f}")
         )
     web = (meta.get("cv") or {}).get("random web")
     if web:
