@@ -97,10 +97,11 @@ def train_edu(
     if folds >= 2:
         oof = cross_validate(spec, texts, y, emb, folds, tune_mask=tune, cache_dir=cache_dir)
         body, meta_cv["cv"] = metrics_sections(f"{folds}-fold out-of-fold", y, oof, masks)
+        where = "random web pages" if WEB in masks else "labelled documents"
         sections["Cross-validated quality (out-of-fold)"] = (
             "The keep cut (raw score mapped to 3.0) is chosen inside each training fold "
-            "so that as many random web pages score >= 3 as the judge gave >= 3 "
-            "(precision = recall on web pages).\n\n" + body
+            f"so that as many {where} score >= 3 as the judge gave >= 3 "
+            "(precision = recall there).\n\n" + body
         )
         say(body)
         preds = {f"{_describe(spec)} (shipped)": oof}
