@@ -49,7 +49,7 @@ class EduStage(Stage):
         self.model = model
 
     def cascade_on(self) -> bool:
-        """Whether the cascade scores: as configured, else on CPU workers only (model card)."""
+        """Whether the cascade scores: as configured; ``None``: on CPU workers only."""
         enabled = self.cfg.cascade.enabled
         return self.resources.gpus == 0 if enabled is None else enabled
 
