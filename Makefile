@@ -77,8 +77,9 @@ index: $(STAMP)
 report: $(STAMP)
 	$(PRIMER) report $(OUT) $(if $(COMPARE),--compare $(COMPARE),)
 
+# Retrain the shipped edu model (+ model card); EDU_CACHE=dir keeps the label embeddings between runs.
 train-edu: $(STAMP)
-	$(PRIMER) train-classifier --annotations ../shared/data/labels/edu-annotations.jsonl --output classifiers/models/edu-minilm
+	$(PRIMER) train-classifier --annotations ../shared/data/labels/edu-annotations.jsonl --output classifiers/models/edu-minilm $(if $(EDU_CACHE),--cache-dir '$(EDU_CACHE)')
 
 # The filter service on 127.0.0.1:$(PORT); INDEX=out looks documents up against that run.
 PORT  ?= 8000

@@ -15,9 +15,15 @@ Measured in one run, same texts, this process, ``torch`` at ``--threads`` thread
   teacher-timed texts. The static student caches the WordPiece split of each
   distinct word, so it is timed cold (fresh cache, first pass) and warm (second
   pass, the steady state of a long stream); the cascade is timed warm.
+* keep agreement of the student and the cascade with the teacher off the
+  labels' distribution: on the demo sample (``pipelines/demo_data``: Python
+  docs, package READMEs and licences), every record scored by all three;
 * quality against the judge labels cannot be measured on these unlabelled
-  texts: the model's cross-validated figures (``meta.json`` ``cv_cascade``,
-  written by ``primer train-classifier``) are echoed for reference.
+  texts: the model's cross-validated figures (``meta.json``, written by
+  ``primer train-classifier``: precision/recall/F1 at >= 3, Spearman, AUC, the
+  confusion matrix on random web pages, the scorers compared on the same folds,
+  the learning curve, the cascade's keep agreement on the labels) are printed.
+  ``--quality-only`` prints them (and the demo agreement) without the timings.
 
 Rerun: ``make bench BENCH=classifier`` (or ``python -m bench classifier``).
 """
@@ -61,6 +67,77 @@ def agreement(ref: np.ndarray, other: np.ndarray) -> dict[str, float]:
     }
 
 
+DEMO = Path(__file__).resolve().parents[1] / "pipelines" / "demo_data"
+
+
+def demo_texts() -> list[str]:
+    """Every record of the demo sample, as the readers extract it."""
+    from corpus.readers.base import Record
+    from corpus.readers.inputs import read_path
+
+    out = []
+    for path in sorted(DEMO.iterdir()):
+        out += [r.text for r in read_path(path) if isinstance(r, Record) and r.text.strip()]
+    return out
+
+
+def demo_agreement(model, low: float, high: float) -> dict:
+    """Student and cascade vs the teacher's keep decision on the demo sample."""
+    from classifiers.cascade import cascade_predict
+
+    texts = demo_texts()
+    teacher = model.predict(texts)
+    cas = cascade_predict(model, texts, low, high)
+    return {
+        "docs": len(texts),
+        "teacher_keeps": int(np.sum(teacher >= 3)),
+        "student_keeps": int(np.sum(cas.student >= 3)),
+        "cascade_keeps": int(np.sum(cas.scores >= 3)),
+        "student_vs_teacher": agreement(teacher, cas.student),
+        "cascade_vs_teacher": agreement(teacher, cas.scores),
+        "cascade_share_to_teacher": round(float(cas.to_teacher.mean()), 4),
+    }
+
+
+def print_quality(meta: dict) -> None:
+    """The cross-validated figures the model card holds, from ``meta.json``."""
+    from classifiers.metrics import LEVELS
+
+    for sub, m in (meta.get("cv") or {}).items():
+        print(
+            f"  labels, out-of-fold, {sub} (n={m['n']}, >= 3: {m['positives']}): "
+            f"precision {m['precision']:.3f} recall {m['recall']:.3f} F1 {m['f1']:.3f} "
+            f"Spearman {m['spearman']:.3f} AUC "
+            + ("n/a" if m.get("auc") is None else f"{m['auc']:.3f}")
+        )
+    web = (meta.get("cv") or {}).get("random web")
+    if web:
+        print("  confusion on random web pages (rows = label, columns = predicted level):")
+        print("        " + " ".join(f"{k:>5}" for k in LEVELS))
+        for k, row in zip(LEVELS, web["confusion"], strict=True):
+            print(f"    {k:>3} " + " ".join(f"{v:>5}" for v in row))
+    for name, subs in (meta.get("comparison") or {}).items():
+        cells = "; ".join(
+            f"{sub} P {m['precision']:.3f} R {m['recall']:.3f} F1 {m['f1']:.3f}"
+            for sub, m in subs.items()
+        )
+        print(f"  compared (same folds) {name}: {cells}")
+    for row in meta.get("learning_curve") or []:
+        cells = "; ".join(
+            f"{sub} F1 {row[sub]['f1']:.3f} Spearman {row[sub]['spearman']:.3f}"
+            for sub in row
+            if isinstance(row[sub], dict)
+        )
+        print(f"  learning curve {row['fraction']:.0%} ({row['train_docs']} docs/fold): {cells}")
+    for name, subs in (meta.get("cv_cascade") or {}).items():
+        cells = "; ".join(
+            f"{sub} F1 {m['f1']:.3f} keep agreement {m['keep_agreement']:.3f} "
+            f"to teacher {m['share_to_teacher']:.1%}"
+            for sub, m in subs.items()
+        )
+        print(f"  labels, out-of-fold, {name}: {cells}")
+
+
 def timed(fn, *args):
     t0 = time.perf_counter()
     out = fn(*args)
@@ -75,6 +152,11 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--model", default=None, help="model directory (default: shipped)")
     ap.add_argument("--low", type=float, default=None, help="default: CascadeConfig().low")
     ap.add_argument("--high", type=float, default=None, help="default: CascadeConfig().high")
+    ap.add_argument(
+        "--quality-only",
+        action="store_true",
+        help="only the cross-validated quality and the demo-sample agreement (no timings)",
+    )
     args = ap.parse_args(argv)
 
     import torch
@@ -88,6 +170,14 @@ def main(argv: list[str] | None = None) -> None:
     from classifiers.model import load_edu_model
 
     torch.set_num_threads(args.threads)
+    if args.quality_only:
+        model = load_edu_model(args.model)
+        print("classifier quality (cross-validated on the judge labels, from meta.json)")
+        print_quality(model.meta)
+        if model.student is not None:
+            demo = demo_agreement(model, args.low, args.high)
+            print(f"  demo sample, keep decisions vs the teacher: {json.dumps(demo)}")
+        return
     load0 = os.getloadavg()[0]
     texts = build_texts(args.docs)
     few = texts[: args.teacher_docs]
@@ -147,8 +237,12 @@ def main(argv: list[str] | None = None) -> None:
                 "cascade_share_to_teacher": round(float(cas.to_teacher.mean()), 4),
                 "cascade_vs_teacher": agreement(teacher, cas_few.scores),
                 "cross_validated_on_labels": model.meta.get("cv_cascade") or None,
+                "demo_sample": demo_agreement(model, args.low, args.high),
             }
         )
+    res["quality_cross_validated"] = {
+        k: model.meta.get(k) for k in ("cv", "comparison", "learning_curve")
+    }
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "classifier.json").write_text(json.dumps(res, indent=1) + "\n")
     t = res["teacher_fp32_docs_per_s"]
@@ -173,11 +267,8 @@ def main(argv: list[str] | None = None) -> None:
         print(
             f"  cascade [{args.low:g}, {args.high:g}) {c:8.1f} docs/s  ({c / t:.0f}x teacher; {res['cascade_share_to_teacher']:.1%} to teacher; vs teacher {res['cascade_vs_teacher']})"
         )
-        for name, subs in (res["cross_validated_on_labels"] or {}).items():
-            cells = "; ".join(
-                f"{sub} F1 {m['f1']:.3f} Spearman {m['spearman']:.3f}" for sub, m in subs.items()
-            )
-            print(f"  labels, out-of-fold, {name}: {cells}")
+        print(f"  demo sample, keep decisions vs the teacher: {json.dumps(res['demo_sample'])}")
+    print_quality(model.meta)
     print(f"  -> {RESULTS / 'classifier.json'}")
 
 

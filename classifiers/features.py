@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from functools import lru_cache
 
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
@@ -46,6 +47,11 @@ FEATURE_NAMES = (
     "explain_per_100_words",
     "promo_per_100_words",
 )
+
+
+@lru_cache(maxsize=8192)  # cross-validation scores the same label texts many times
+def _cached(text: str, max_chars: int) -> tuple[float, ...]:
+    return tuple(text_features(text, max_chars))
 
 
 def text_features(text: str, max_chars: int = 2000) -> list[float]:
@@ -86,7 +92,7 @@ class LexicalFeatures(TransformerMixin, BaseEstimator):
         return self
 
     def transform(self, X: Sequence[str]) -> np.ndarray:
-        return np.asarray([text_features(t, self.max_chars) for t in X], dtype=np.float64)
+        return np.asarray([_cached(t or "", self.max_chars) for t in X], dtype=np.float64)
 
     def get_feature_names_out(self, input_features: object = None) -> np.ndarray:
         return np.asarray(FEATURE_NAMES, dtype=object)

@@ -6,7 +6,12 @@ from typing import Any
 
 import numpy as np
 from scipy.stats import spearmanr
-from sklearn.metrics import confusion_matrix, f1_score, precision_recall_fscore_support
+from sklearn.metrics import (
+    confusion_matrix,
+    f1_score,
+    precision_recall_fscore_support,
+    roc_auc_score,
+)
 
 LEVELS = list(range(6))
 
@@ -17,7 +22,8 @@ def to_int(scores: np.ndarray) -> np.ndarray:
 
 
 def evaluate(y_true: np.ndarray, y_pred: np.ndarray, cut: float = 3.0) -> dict[str, Any]:
-    """Binary P/R/F1 at ``>= cut``, per-level F1, Spearman, confusion matrix, calibration."""
+    """Binary P/R/F1 and ROC AUC at ``>= cut``, per-level F1, Spearman, confusion matrix,
+    calibration, and the share of documents kept (``>= cut``) by the labels and the model."""
     y_true = np.asarray(y_true, dtype=float)
     y_pred = np.asarray(y_pred, dtype=float)
     t_bin, p_bin = y_true >= cut, y_pred >= cut
@@ -25,6 +31,7 @@ def evaluate(y_true: np.ndarray, y_pred: np.ndarray, cut: float = 3.0) -> dict[s
     ti, pi = to_int(y_true), to_int(y_pred)
     per_class = f1_score(ti, pi, labels=LEVELS, average=None, zero_division=0)
     rho = spearmanr(y_true, y_pred).statistic if len(y_true) > 1 else float("nan")
+    auc = roc_auc_score(t_bin, y_pred) if 0 < t_bin.sum() < len(t_bin) else None
     calibration = []
     for level in LEVELS:
         sel = pi == level
@@ -43,6 +50,9 @@ def evaluate(y_true: np.ndarray, y_pred: np.ndarray, cut: float = 3.0) -> dict[s
         "recall": float(r),
         "f1": float(f),
         "spearman": float(rho) if rho == rho else None,
+        "auc": None if auc is None else float(auc),
+        "kept_by_labels": float(t_bin.mean()) if len(t_bin) else 0.0,
+        "kept_by_model": float(p_bin.mean()) if len(p_bin) else 0.0,
         "per_class_f1": {str(k): float(v) for k, v in zip(LEVELS, per_class, strict=True)},
         "confusion": confusion_matrix(ti, pi, labels=LEVELS).tolist(),
         "calibration": calibration,
@@ -52,12 +62,18 @@ def evaluate(y_true: np.ndarray, y_pred: np.ndarray, cut: float = 3.0) -> dict[s
 def render(name: str, m: dict[str, Any]) -> str:
     """A Markdown block for the model card and the terminal."""
     rho = "n/a" if m["spearman"] is None else f"{m['spearman']:.3f}"
+    auc = "n/a" if m.get("auc") is None else f"{m['auc']:.3f}"
+    kept = (
+        f"; kept: {m['kept_by_model']:.1%} (labels: {m['kept_by_labels']:.1%})"
+        if "kept_by_model" in m
+        else ""
+    )
     lines = [
         f"### {name}",
         "",
         f"n={m['n']} (label >= 3: {m['positives']}); binary at >= 3: "
-        f"precision {m['precision']:.3f}, recall {m['recall']:.3f}, **F1 {m['f1']:.3f}**; "
-        f"Spearman **{rho}**",
+        f"**precision {m['precision']:.3f}, recall {m['recall']:.3f}, F1 {m['f1']:.3f}**; "
+        f"Spearman **{rho}**; AUC {auc}{kept}",
         "",
         "per-level F1: " + ", ".join(f"{k}: {v:.2f}" for k, v in m["per_class_f1"].items()),
         "",

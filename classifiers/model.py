@@ -106,16 +106,23 @@ class EduModel:
 
     # --- training / inference --------------------------------------------------
     def fit(
-        self, texts: Sequence[str], y: Sequence[float], embeddings: np.ndarray | None = None
+        self,
+        texts: Sequence[str],
+        y: Sequence[float],
+        embeddings: np.ndarray | None = None,
+        tune_mask: np.ndarray | None = None,
     ) -> EduModel:
-        """Train on judge labels. ``embeddings`` may be passed to reuse a cache."""
+        """Train on judge labels. ``embeddings`` may be passed to reuse a cache;
+        ``tune_mask``: the rows the keep cut is balanced on (default: all)."""
         y = np.asarray(y, dtype=float)
         emb = self.embed(texts) if embeddings is None else embeddings
         stacked = None
         if self.spec.stack_student:
             stacked = oof_predict(ngram_regressor, texts, y)
             self.stacked = ngram_regressor().fit(texts, y)
-        self.head = EduHead(**self.spec.head).fit(self.features(texts, emb, stacked), y)
+        self.head = EduHead(**self.spec.head).fit(
+            self.features(texts, emb, stacked), y, tune_mask=tune_mask
+        )
         return self
 
     def predict(self, texts: Sequence[str], embeddings: np.ndarray | None = None) -> np.ndarray:
@@ -156,6 +163,19 @@ class EduModel:
         return model
 
 
-def load_edu_model(path: str | None = None) -> EduModel:
-    """The model in ``path`` (a directory written by ``primer train-classifier``), or the shipped one."""
+def load_edu_model(path: str | None = None, positive_label: str | None = None) -> Any:
+    """The scorer in ``path``, or the shipped model.
+
+    ``path`` is a directory written by ``primer train-classifier`` (an ``EduModel``),
+    a fastText ``.bin`` classifier or a Hugging Face sequence-classification
+    directory (``classifiers.plugins``; ``positive_label`` names the high-quality class).
+    """
+    if path:
+        from classifiers.plugins import load_plugin
+
+        if not Path(path).exists():
+            raise FileNotFoundError(f"classify.model: {path} does not exist")
+        plugin = load_plugin(path, positive_label)
+        if plugin is not None:
+            return plugin
     return EduModel.load(path or SHIPPED_MODEL)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from classifiers.cascade import cascade_predict
 from classifiers.config import ClassifyConfig
 from classifiers.metrics import to_int
@@ -32,7 +34,7 @@ class EduStage(Stage):
             concurrency=self.cfg.concurrency,
             batch_size=self.cfg.batch_size,
         )
-        self.model: EduModel | None = None
+        self.model: EduModel | Any = None  # or a classifiers.plugins scorer
 
     def setup(self) -> None:
         if self.model is not None:
@@ -42,14 +44,19 @@ class EduStage(Stage):
             import torch
 
             torch.set_num_threads(self.cfg.torch_threads or max(1, int(self.cfg.cpus)))
-        model = load_edu_model(self.cfg.model)
+        model = load_edu_model(self.cfg.model, self.cfg.positive_label)
         model.embedder(device=device, batch_size=self.cfg.encode_batch_size, bf16=self.cfg.bf16)
         self.model = model
+
+    def cascade_on(self) -> bool:
+        """Whether the cascade scores: as configured; ``None``: on CPU workers only."""
+        enabled = self.cfg.cascade.enabled
+        return self.resources.gpus == 0 if enabled is None else enabled
 
     def score(self, texts: list[str]):
         assert self.model is not None
         c = self.cfg.cascade
-        if c.enabled and self.model.student is not None:
+        if self.cascade_on() and getattr(self.model, "student", None) is not None:
             return cascade_predict(self.model, texts, c.low, c.high).scores
         return self.model.predict(texts)
 

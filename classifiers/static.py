@@ -456,7 +456,9 @@ class StaticStudent(RegressorMixin, BaseEstimator):
     def _ngram_predict(model: NgramRidge, X: sp.csr_matrix) -> np.ndarray:
         return model.predict(X)
 
-    def fit(self, X: Sequence[str], y: Sequence[float]) -> StaticStudent:
+    def fit(
+        self, X: Sequence[str], y: Sequence[float], tune_mask: np.ndarray | None = None
+    ) -> StaticStudent:
         y = np.asarray(y, dtype=float)
         if len(X) != len(y) or len(X) == 0:
             raise ValueError("X and y must be non-empty and of equal length")
@@ -471,7 +473,7 @@ class StaticStudent(RegressorMixin, BaseEstimator):
             oof[te] = self._ngram_predict(self._ngram_fit(grams[tr], y[tr]), grams[te])
         self.ngram_ = self._ngram_fit(grams, y)
         params = {"kind": "linear", **(self.head or {})}
-        self.head_ = EduHead(**params).fit(np.hstack([dense, oof[:, None]]), y)
+        self.head_ = EduHead(**params).fit(np.hstack([dense, oof[:, None]]), y, tune_mask=tune_mask)
         self.n_features_in_ = 1
         return self
 

@@ -56,6 +56,63 @@ def subsets(rows: Sequence[dict[str, Any]]) -> dict[str, np.ndarray]:
     return out
 
 
+def fold_ids(y: np.ndarray, folds: int = 5, seed: int = 0) -> np.ndarray:
+    """Fold index of every row (stratified by score level): the same for every model compared."""
+    levels = np.rint(np.asarray(y, dtype=float)).astype(int)
+    out = np.zeros(len(levels), dtype=int)
+    cv = StratifiedKFold(folds, shuffle=True, random_state=seed)
+    for k, (_, te) in enumerate(cv.split(np.zeros(len(levels)), levels)):
+        out[te] = k
+    return out
+
+
+def subsample(idx: np.ndarray, y: np.ndarray, fraction: float, seed: int = 0) -> np.ndarray:
+    """A stratified ``fraction`` of the rows ``idx`` (by score level; all of them at 1.0)."""
+    if fraction >= 1.0:
+        return idx
+    rng = np.random.default_rng(seed)
+    levels = np.rint(y[idx]).astype(int)
+    keep = []
+    for level in np.unique(levels):
+        rows = idx[levels == level]
+        # at least two per level: the stacked feature's inner folds are stratified by level
+        n = min(len(rows), max(2, int(round(fraction * len(rows)))))
+        keep.append(rng.choice(rows, size=n, replace=False))
+    return np.sort(np.concatenate(keep))
+
+
+def oof_cache(cache_dir: str | Path | None, *parts: Any) -> Path | None:
+    """Where out-of-fold scores determined by ``parts`` (arrays, specs, numbers) are kept."""
+    if cache_dir is None:
+        return None
+    import hashlib
+
+    h = hashlib.sha1()
+    for p in parts:
+        if isinstance(p, np.ndarray):
+            h.update(np.ascontiguousarray(p).tobytes())
+        elif isinstance(p, EduSpec):
+            h.update(json.dumps(asdict(p), sort_keys=True).encode())
+        elif isinstance(p, list | tuple) and p and isinstance(p[0], str):
+            for t in p:
+                h.update(t.encode("utf-8", "surrogatepass") + b"\0")
+        else:
+            h.update(repr(p).encode())
+    return Path(cache_dir) / f"oof-{h.hexdigest()[:16]}.npy"
+
+
+def _cached_oof(path: Path | None, compute) -> np.ndarray:
+    if path is not None and path.exists():
+        return np.load(path)
+    out = compute()
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp.npy")
+        np.save(tmp, out)
+        tmp.replace(path)
+    return out
+
+
 def cross_validate(
     spec: EduSpec,
     texts: Sequence[str],
@@ -63,16 +120,82 @@ def cross_validate(
     embeddings: np.ndarray,
     folds: int = 5,
     seed: int = 0,
+    tune_mask: np.ndarray | None = None,
+    fraction: float = 1.0,
+    cache_dir: str | Path | None = None,
 ) -> np.ndarray:
-    """Out-of-fold scores of ``EduModel(spec)`` (folds stratified by score level)."""
+    """Out-of-fold scores of ``EduModel(spec)`` on the ``fold_ids`` folds.
+
+    ``tune_mask``: rows the keep cut is balanced on; ``fraction``: train each
+    fold on a stratified share of its training rows (the learning curve), the
+    held-out fold staying whole. ``cache_dir``: keep the scores there (retraining
+    and the model card reuse them; the key covers spec, embeddings, labels, folds).
+    """
+    key = oof_cache(
+        cache_dir,
+        "teacher",
+        spec,
+        embeddings,
+        np.asarray(y, float),
+        tune_mask,
+        folds,
+        seed,
+        fraction,
+    )
+    return _cached_oof(
+        key, lambda: _cross_validate(spec, texts, y, embeddings, folds, seed, tune_mask, fraction)
+    )
+
+
+def _cross_validate(spec, texts, y, embeddings, folds, seed, tune_mask, fraction) -> np.ndarray:
     y = np.asarray(y, dtype=float)
-    levels = np.rint(y).astype(int)
+    ids = fold_ids(y, folds, seed)
     out = np.zeros(len(y))
-    cv = StratifiedKFold(folds, shuffle=True, random_state=seed)
-    for tr, te in cv.split(np.zeros(len(y)), levels):
-        model = EduModel(spec).fit([texts[i] for i in tr], y[tr], embeddings=embeddings[tr])
-        model._embedder = None
+    for k in range(folds):
+        te = np.flatnonzero(ids == k)
+        tr = subsample(np.flatnonzero(ids != k), y, fraction, seed)
+        model = EduModel(spec).fit(
+            [texts[i] for i in tr],
+            y[tr],
+            embeddings=embeddings[tr],
+            tune_mask=None if tune_mask is None else tune_mask[tr],
+        )
         out[te] = model.predict([texts[i] for i in te], embeddings=embeddings[te])
+    return out
+
+
+def oof_student(
+    make,
+    texts: Sequence[str],
+    y: np.ndarray,
+    folds: int = 5,
+    seed: int = 0,
+    tune_mask=None,
+    cache_dir: str | Path | None = None,
+) -> np.ndarray:
+    """Out-of-fold scores of a text regressor (the cascade student) on the ``fold_ids`` folds."""
+    key = oof_cache(
+        cache_dir,
+        "student",
+        repr(make()),
+        list(texts),
+        np.asarray(y, float),
+        tune_mask,
+        folds,
+        seed,
+    )
+    return _cached_oof(key, lambda: _oof_student(make, texts, y, folds, seed, tune_mask))
+
+
+def _oof_student(make, texts, y, folds, seed, tune_mask) -> np.ndarray:
+    y = np.asarray(y, dtype=float)
+    ids = fold_ids(y, folds, seed)
+    out = np.zeros(len(y))
+    for k in range(folds):
+        te, tr = np.flatnonzero(ids == k), np.flatnonzero(ids != k)
+        kw = {} if tune_mask is None else {"tune_mask": tune_mask[tr]}
+        model = make().fit([texts[i] for i in tr], y[tr], **kw)
+        out[te] = model.predict([texts[i] for i in te])
     return out
 
 

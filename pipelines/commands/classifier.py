@@ -114,6 +114,17 @@ def _student_texts(patterns: tuple[str, ...], max_chars: int, limit: int | None)
     default=None,
     help="Keep label-text embeddings here to retrain without re-embedding (e.g. .cache/edu).",
 )
+@click.option(
+    "--learning-curve/--no-learning-curve",
+    default=True,
+    show_default=True,
+    help="Cross-validate at 25/50/75/100% of the labels for the model card.",
+)
+@click.option(
+    "--compare-encoder",
+    multiple=True,
+    help="Another sentence-transformers path cross-validated on the same folds (repeatable).",
+)
 @user_errors
 def train_classifier(
     annotations: str,
@@ -129,6 +140,8 @@ def train_classifier(
     batch_size: int,
     student_quantize: bool,
     cache_dir: str | None,
+    learning_curve: bool,
+    compare_encoder: tuple[str, ...],
 ) -> None:
     """Train the educational-value model on judge labels and write MODEL_DIR with its model card.
 
@@ -144,22 +157,9 @@ def train_classifier(
         primer train-classifier --annotations ../shared/data/labels/edu-annotations.jsonl \\
             --output classifiers/models/edu-minilm
     """
-    from classifiers.config import CascadeConfig
-    from classifiers.model import EduModel, EduSpec, oof_predict
-    from classifiers.static import StaticStudent
-    from classifiers.student import FastTextScorer
-    from classifiers.train import (
-        cached_embeddings,
-        cascade_section,
-        cross_validate,
-        metrics_sections,
-        now,
-        subsets,
-        versions,
-        write_model_card,
-    )
+    from classifiers.model import EduSpec
+    from classifiers.retrain import train_edu
 
-    rows, texts, y = _rows_texts_scores(annotations)
     spec = EduSpec(
         encoder=encoder,
         pooling=pooling,
@@ -167,71 +167,22 @@ def train_classifier(
         stack_student=stack_student,
         head={"kind": head_kind},
     )
-    model = EduModel(spec)
-    t0 = time.perf_counter()
-    model.embedder(batch_size=batch_size)
-    emb = cached_embeddings(model, texts, cache_dir)
-    click.echo(f"embedded {len(texts)} documents in {time.perf_counter() - t0:.0f}s", err=True)
-    sections: dict[str, str] = {}
-    cv_metrics: dict = {}
-    cv_cascade: dict = {}
-    if folds >= 2:
-        oof = cross_validate(spec, texts, y, emb, folds=folds)
-        body, cv_metrics = metrics_sections(f"{folds}-fold out-of-fold", y, oof, subsets(rows))
-        sections["Cross-validated quality (out-of-fold)"] = body
-        click.echo(body)
-        if student_kind == "static":
-            s_oof = oof_predict(StaticStudent, texts, y, folds=folds)  # the teacher's folds
-            body, _ = metrics_sections(
-                f"{folds}-fold out-of-fold, student", y, s_oof, subsets(rows)
-            )
-            c = CascadeConfig()
-            bands = [
-                (c.low, c.high),
-                (2.99, 3.01),
-                (2.95, 3.05),
-                (2.8, 3.2),
-                (2.5, 3.5),
-                (1.5, 4.0),
-            ]
-            table, cv_cascade = cascade_section(y, s_oof, oof, subsets(rows), bands)
-            sections["Cascade student (static MiniLM), cross-validated"] = (
-                "Same folds as the teacher; the cascade sends `low <= student < high` "
-                "to the teacher's out-of-fold score.\n\n" + table + "\n\n" + body
-            )
-            click.echo(table)
-    model.fit(texts, y, embeddings=emb)
-    model.meta = {
-        "trained_at": now(),
-        "annotations": str(annotations),
-        "n_train": len(texts),
-        "label_histogram": np.bincount(np.rint(y).astype(int), minlength=6).tolist(),
-        "versions": versions(),
-        "cv": cv_metrics,
-        "cv_cascade": cv_cascade,
-    }
-    if student_kind == "static":
-        model.student = StaticStudent().fit(texts, y)
-        model.meta["student_corpus"] = (
-            f"static MiniLM student (classifiers.static) on the {len(texts)} judge labels"
-        )
-    elif student_kind == "fasttext" and student_corpus:
-        extra = _student_texts(student_corpus, spec.max_chars, None)
-        t0 = time.perf_counter()
-        teacher = model.predict(extra)
-        click.echo(
-            f"teacher scored {len(extra)} student texts in {time.perf_counter() - t0:.0f}s",
-            err=True,
-        )
-        # Judge labels where we have them, teacher scores elsewhere.
-        params = spec.student if student_quantize else {**spec.student, "quantize_cutoff": None}
-        model.student = FastTextScorer(**params).fit(texts + extra, np.concatenate([y, teacher]))
-        model.meta["student_corpus"] = (
-            f"{list(student_corpus)}: {len(extra)} windows of <= {spec.max_chars} chars + the labelled texts"
-        )
-    model.save(output)
-    write_model_card(output, model, sections)
-    click.echo(f"wrote {output}")
+    train_edu(
+        annotations,
+        output,
+        spec,
+        student_kind=student_kind,
+        student_texts=(lambda: _student_texts(student_corpus, spec.max_chars, None))
+        if student_corpus
+        else None,
+        student_quantize=student_quantize,
+        folds=folds,
+        batch_size=batch_size,
+        cache_dir=cache_dir,
+        curve=learning_curve,
+        compare=[EduSpec(**{**spec.__dict__, "encoder": e}) for e in compare_encoder],
+        say=lambda msg: click.echo(msg, err=True),
+    )
 
 
 @click.command("evaluate-classifier")

@@ -84,3 +84,17 @@ def test_fasttext_scorer_learns_pickles_and_clones():
     again = pickle.loads(pickle.dumps(ft))
     np.testing.assert_allclose(again.predict(texts), pred)
     assert clone(ft).get_params() == ft.get_params()
+
+
+def test_heads_pickled_before_the_balanced_cut_still_clone_and_predict():
+    import joblib
+
+    from classifiers.model import SHIPPED_MODEL
+
+    head = joblib.load(SHIPPED_MODEL / "model.joblib")["head"]
+    assert head.cut in ("f1", "balanced") and clone(head).get_params()["cut"] == head.cut
+    state = EduHead("ridge", tune_cv=0).fit(*_xy()).__getstate__()
+    del state["cut"]  # as pickled by the previous version
+    old = EduHead.__new__(EduHead)
+    old.__setstate__(state)
+    assert old.cut == "f1" and old.predict(_xy()[0]).shape == (120,)

@@ -92,7 +92,13 @@ def test_cli_train_evaluate_score_and_stage(tmp_path: Path, annotations_file: Pa
     assert "Spearman" in card and "random web" not in card  # all rows are one subset here
     assert "Cascade student (static MiniLM)" in card  # default student, cross-validated
     assert "cascade [" in json.dumps(json.loads((out / "meta.json").read_text())["cv_cascade"])
-    assert json.loads((out / "meta.json").read_text())["n_train"] == 48
+    meta = json.loads((out / "meta.json").read_text())
+    assert meta["n_train"] == 48
+    assert "Learning curve" in card and "Scorers compared (same folds)" in card
+    assert [r["fraction"] for r in meta["learning_curve"]] == [0.25, 0.5, 0.75, 1.0]
+    # the 100% point is the main cross-validation itself (same folds, same model)
+    assert meta["learning_curve"][-1]["all"]["f1"] == pytest.approx(meta["cv"]["all"]["f1"])
+    assert "precision" in meta["cv"]["all"] and "auc" in meta["cv"]["all"]
 
     res = runner.invoke(
         main,
