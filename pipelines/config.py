@@ -15,6 +15,7 @@ from pydantic import Field, ValidationError
 
 from classifiers.config import ClassifyConfig
 from corpus.config_base import Section
+from corpus.decontam_config import DecontamConfig
 from corpus.dedup.config import DedupConfig
 from corpus.filters.config import FilterConfig
 from synth.config import SynthConfig
@@ -34,7 +35,11 @@ class RayConfig(Section):
         None, description="Ray cluster address; default RAY_ADDRESS or local"
     )
     num_cpus: int | None = Field(None, ge=1, description="local Ray only; default all cores")
-    progress: bool = Field(True, description="show Ray Data progress bars")
+    progress: bool = Field(
+        False,
+        description="Ray Data's own progress bars (primer prints one line per stage; "
+        "--verbose shows Ray's bars and logs too)",
+    )
 
 
 class ReaderConfig(Section):
@@ -53,6 +58,10 @@ class PipelineConfig(Section):
     tokenizer: str = Field("cl100k_base", description="cl100k_base or a tokenizer.json path")
     reader: ReaderConfig = Field(default_factory=ReaderConfig)
     filters: FilterConfig = Field(default_factory=FilterConfig)
+    decontam: DecontamConfig = Field(
+        default_factory=DecontamConfig,
+        description="drop web documents holding benchmark test items (shipped sets by default)",
+    )
     dedup: DedupConfig = Field(default_factory=DedupConfig)
     classify: ClassifyConfig = Field(default_factory=ClassifyConfig)
     synth: SynthConfig = Field(default_factory=SynthConfig)

@@ -8,6 +8,7 @@ submit``, which sets it) sends the same job to a cluster.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 from collections.abc import Callable, Iterable, Iterator
@@ -20,14 +21,33 @@ from corpus.stage import Batch, Resources, Stage
 _log = logging.getLogger(__name__)
 
 
-def init(address: str | None = None, num_cpus: int | None = None, progress: bool = True) -> None:
-    """Start or join Ray once. ``address`` defaults to ``RAY_ADDRESS``; else a local instance."""
+def init(
+    address: str | None = None,
+    num_cpus: int | None = None,
+    progress: bool = False,
+    verbose: bool = False,
+) -> None:
+    """Start or join Ray once. ``address`` defaults to ``RAY_ADDRESS``; else a local instance.
+
+    Unless ``verbose``, Ray's own output is kept out of the user's terminal: worker
+    stdout/stderr are not forwarded, Ray's Python loggers print errors only and Ray
+    Data's progress bars (``progress``) and execution logs stay off; all of it is still
+    in Ray's session logs (``/tmp/ray/session_latest/logs``).
+    """
+    import signal
+    import threading
+
     import ray
 
     if ray.is_initialized():
         return
     address = address or os.environ.get("RAY_ADDRESS")
-    kwargs: dict[str, Any] = {"log_to_driver": True, "logging_level": logging.WARNING}
+    if not verbose:
+        logging.getLogger("ray").setLevel(logging.ERROR)
+    kwargs: dict[str, Any] = {
+        "log_to_driver": verbose,
+        "logging_level": logging.INFO if verbose else logging.ERROR,
+    }
     if address:
         kwargs["address"] = address
     else:
@@ -35,11 +55,30 @@ def init(address: str | None = None, num_cpus: int | None = None, progress: bool
         kwargs["include_dashboard"] = False
         # Workers must import our packages the way the driver does.
         kwargs["runtime_env"] = {"env_vars": _worker_env()}
+    main = threading.current_thread() is threading.main_thread()
+    previous = signal.getsignal(signal.SIGTERM) if main else None
     ray.init(**kwargs)
+    if main and callable(previous):
+        # ray.init installs a SIGTERM handler that exits at once; keep the caller's
+        # (which turns SIGTERM into KeyboardInterrupt so the run shuts down cleanly).
+        signal.signal(signal.SIGTERM, previous)
     ctx = ray.data.DataContext.get_current()
     ctx.enable_progress_bars = progress
     ctx.print_on_execution_start = False
     ctx.verbose_stats_logs = False
+    # group_map's groupby is our only key shuffle. Ray's default (SHUFFLE_V2) hash-shuffles
+    # into 200 partitions through aggregator actors that are not restartable: on a small
+    # machine that is most of near dedup's time, and an aggregator that aborts (seen:
+    # "Mutex corrupt ... SIGABRT") takes the shuffle with it. The pull-based sort shuffle
+    # runs as plain Ray tasks, which Ray retries (ray-project/ray#59142).
+    ctx.shuffle_strategy = ray.data.context.ShuffleStrategy.SORT_SHUFFLE_PULL_BASED
+    if not verbose:
+        for handler in logging.getLogger("ray.data").handlers:
+            if (
+                not isinstance(handler, logging.FileHandler)
+                and "File" not in type(handler).__name__
+            ):
+                handler.setLevel(logging.ERROR)
 
 
 def _worker_env() -> dict[str, str]:
@@ -50,11 +89,28 @@ def _worker_env() -> dict[str, str]:
     return env
 
 
-def shutdown() -> None:
+def shutdown(wait_s: float = 5.0) -> None:
+    """Stop Ray; with a local instance, make sure none of its processes outlives us.
+
+    ``ray.shutdown`` asks the raylet to stop its workers, but a worker busy in native
+    code (a model forward pass) can take minutes to notice; after ``wait_s`` the
+    driver's own descendants that are still alive are killed.
+    """
+    import psutil
     import ray
 
-    if ray.is_initialized():
-        ray.shutdown()
+    if not ray.is_initialized():
+        return
+    try:
+        children = psutil.Process().children(recursive=True)
+    except psutil.Error:
+        children = []
+    ray.shutdown()
+    _, alive = psutil.wait_procs(children, timeout=wait_s)
+    for proc in alive:
+        with contextlib.suppress(psutil.Error):
+            proc.kill()
+    psutil.wait_procs(alive, timeout=wait_s)
 
 
 def cluster_cpus() -> int:
@@ -92,7 +148,8 @@ def write_parquet(ds, path: str) -> None:
     ds.write_parquet(path)
 
 
-def iter_batches(ds, batch_size: int = 4096) -> Iterator[pa.Table]:
+def iter_batches(ds, batch_size: int | None = 4096) -> Iterator[pa.Table]:
+    """Stream a dataset's rows to the driver; ``batch_size=None`` yields blocks as they finish."""
     yield from ds.iter_batches(batch_size=batch_size, batch_format="pyarrow")
 
 

@@ -6,13 +6,14 @@ from pathlib import Path
 
 import click
 
-from pipelines.commands._common import set_option, user_errors
+from pipelines.commands._common import set_option, user_errors, verbosity
 
 
 @click.command("demo")
 @click.option("--output", "-o", default="demo-out", show_default=True, help="Output directory.")
 @click.option("--force", is_flag=True, help="Start from scratch instead of resuming.")
 @set_option
+@verbosity
 @user_errors
 def demo_command(output, force, overrides):
     """Run every stage on the embedded sample (Python docs as WARC, package texts as JSONL).
@@ -25,6 +26,7 @@ def demo_command(output, force, overrides):
         primer sql demo-out "SELECT drop_stage, drop_reason, count(*) FROM documents GROUP BY ALL"
     """
     from corpus import ledger
+    from pipelines import progress
     from pipelines.commands.ledger import format_rows
     from pipelines.config import load_config
     from pipelines.demo import sample_paths
@@ -33,8 +35,10 @@ def demo_command(output, force, overrides):
     inputs = tuple(str(p) for p in sample_paths())
     config = load_config(None, overrides, inputs=inputs, output=output)
     result = run_pipeline(config, force=force, command="primer demo")
+    if progress.level() < progress.NORMAL:
+        return
     con = ledger.connect(result.out / "corpus.duckdb", read_only=True)
-    funnel = con.execute("SELECT stage, dropped, remaining FROM funnel ORDER BY ord").fetchall()
+    funnel = con.execute(ledger.FUNNEL_DISPLAY_SQL).fetchall()
     kept = con.execute(
         "SELECT count(*), coalesce(sum(n_tokens), 0) FROM documents WHERE kept"
     ).fetchone()

@@ -80,7 +80,7 @@ def stats_command(out):
     from corpus import ledger
 
     con = ledger.connect(_ledger_path(out), read_only=True)
-    funnel = con.execute("SELECT stage, dropped, remaining FROM funnel ORDER BY ord").fetchall()
+    funnel = con.execute(ledger.FUNNEL_DISPLAY_SQL).fetchall()
     total, kept, tokens, chars = con.execute(
         "SELECT count(*), count(*) FILTER (kept), coalesce(sum(n_tokens) FILTER (kept), 0),"
         " coalesce(sum(n_chars) FILTER (kept), 0) FROM documents"

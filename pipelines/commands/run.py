@@ -6,7 +6,7 @@ import sys
 
 import click
 
-from pipelines.commands._common import config_option, set_option, user_errors
+from pipelines.commands._common import config_option, set_option, user_errors, verbosity
 
 
 @click.command("run")
@@ -28,6 +28,7 @@ from pipelines.commands._common import config_option, set_option, user_errors
 )
 @click.option("--force", is_flag=True, help="Redo every shard and step instead of resuming.")
 @set_option
+@verbosity
 @user_errors
 def run_command(config_path, inputs, output, tokenizer, until, against, force, overrides):
     """Run the pipeline: ingest, filter, dedup, classify, write, index.
@@ -38,9 +39,10 @@ def run_command(config_path, inputs, output, tokenizer, until, against, force, o
     \b
     Example:
         primer run --input 'shards/*.warc.gz' --input more.jsonl.zst --output out/
-        primer run --config configs/web.yaml --set classify.min_edu_score=2.5
+        primer run --config configs/web.yaml --set classify.min_edu_score=2.5 --quiet
         RAY_ADDRESS=ray://head:10001 primer run --config configs/web.yaml
     """
+    from pipelines import progress
     from pipelines.config import load_config
     from pipelines.run import run_pipeline
 
@@ -49,6 +51,8 @@ def run_command(config_path, inputs, output, tokenizer, until, against, force, o
         config, until=until, force=force, against=list(against), command=" ".join(sys.argv)
     )
     c = result.counts
+    if progress.level() < progress.NORMAL:
+        return
     click.echo(
         f"[primer] done: {c.get('documents', 0)} documents read, {c.get('kept', 0)} kept "
         f"({c.get('kept_tokens', 0)} tokens), {c.get('rejects', 0)} rejects\n"
