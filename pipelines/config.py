@@ -35,6 +35,17 @@ class RayConfig(Section):
         None, description="Ray cluster address; default RAY_ADDRESS or local"
     )
     num_cpus: int | None = Field(None, ge=1, description="local Ray only; default all cores")
+    mode: Literal["auto", "ray", "local"] = Field(
+        "auto",
+        description="ray: always Ray; local: every step in this process, no Ray; auto: local "
+        "for inputs up to local_max_bytes when no cluster address is set, else Ray",
+    )
+    local_max_bytes: int = Field(
+        256 * 1024,
+        ge=0,
+        description="auto mode: input files totalling at most this many bytes run without Ray "
+        "(Ray's start-up costs tens of seconds; a 20-document run needs seconds)",
+    )
     progress: bool = Field(
         False,
         description="Ray Data's own progress bars (primer prints one line per stage; "

@@ -17,8 +17,21 @@ from typing import Any
 import pyarrow as pa
 
 from corpus.stage import Batch, Resources, Stage
+from pipelines import inprocess
 
 _log = logging.getLogger(__name__)
+_local = False  # init(local=True): every operation runs in this process (pipelines.inprocess)
+
+
+def is_local() -> bool:
+    return _local
+
+
+def ray_running() -> bool:
+    """Whether this process already joined Ray (without importing Ray if it did not)."""
+    import sys
+
+    return "ray" in sys.modules and sys.modules["ray"].is_initialized()
 
 
 def init(
@@ -26,8 +39,11 @@ def init(
     num_cpus: int | None = None,
     progress: bool = False,
     verbose: bool = False,
+    local: bool = False,
 ) -> None:
     """Start or join Ray once. ``address`` defaults to ``RAY_ADDRESS``; else a local instance.
+
+    ``local``: no Ray at all; the operations below run in this process until ``shutdown``.
 
     Unless ``verbose``, Ray's own output is kept out of the user's terminal: worker
     stdout/stderr are not forwarded, Ray's Python loggers print errors only and Ray
@@ -37,6 +53,10 @@ def init(
     import signal
     import threading
 
+    global _local
+    _local = local
+    if _local:
+        return
     import ray
 
     if ray.is_initialized():
@@ -82,7 +102,13 @@ def init(
 
 
 def _worker_env() -> dict[str, str]:
-    keep = ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "PYTHONPATH", "OMP_NUM_THREADS")
+    keep = (
+        "HF_HUB_OFFLINE",
+        "TRANSFORMERS_OFFLINE",
+        "PYTHONPATH",
+        "OMP_NUM_THREADS",
+        "HF_HUB_DISABLE_PROGRESS_BARS",
+    )
     env = {k: os.environ[k] for k in keep if k in os.environ}
     env.setdefault("HF_HUB_OFFLINE", "1")
     env.setdefault("TOKENIZERS_PARALLELISM", "false")
@@ -96,11 +122,13 @@ def shutdown(wait_s: float = 5.0) -> None:
     code (a model forward pass) can take minutes to notice; after ``wait_s`` the
     driver's own descendants that are still alive are killed.
     """
+    global _local
+    _local = False
+    if not ray_running():
+        return
     import psutil
     import ray
 
-    if not ray.is_initialized():
-        return
     try:
         children = psutil.Process().children(recursive=True)
     except psutil.Error:
@@ -114,12 +142,16 @@ def shutdown(wait_s: float = 5.0) -> None:
 
 
 def cluster_cpus() -> int:
+    if _local:
+        return os.cpu_count() or 1
     import ray
 
     return int(ray.cluster_resources().get("CPU", 1))
 
 
 def cluster_gpus() -> int:
+    if _local:
+        return 0  # stages still use a GPU of this machine themselves (EduStage picks its device)
     import ray
 
     return int(ray.cluster_resources().get("GPU", 0))
@@ -129,31 +161,44 @@ def cluster_gpus() -> int:
 
 
 def from_items(items: list[dict[str, Any]]):
+    if _local:
+        return inprocess.from_items(items)
     import ray
 
     return ray.data.from_items(items, override_num_blocks=max(1, len(items)))
 
 
 def read_parquet(paths: list[str], columns: list[str] | None = None):
+    if _local:
+        return inprocess.read_parquet(paths, columns)
     import ray
 
     return ray.data.read_parquet(paths, columns=columns)
 
 
 def select_columns(ds, columns: list[str]):
+    if _local:
+        return inprocess.select_columns(ds, columns)
     return ds.select_columns(columns)
 
 
 def write_parquet(ds, path: str) -> None:
+    if _local:
+        return inprocess.write_parquet(ds, path)
     ds.write_parquet(path)
 
 
 def iter_batches(ds, batch_size: int | None = 4096) -> Iterator[pa.Table]:
     """Stream a dataset's rows to the driver; ``batch_size=None`` yields blocks as they finish."""
+    if _local:
+        yield from inprocess.iter_batches(ds, batch_size)
+        return
     yield from ds.iter_batches(batch_size=batch_size, batch_format="pyarrow")
 
 
 def take_all(ds) -> list[dict[str, Any]]:
+    if _local:
+        return inprocess.take_all(ds)
     return ds.take_all()
 
 
@@ -216,6 +261,8 @@ def map_stage(ds, factory: Callable[[], Stage], resources: Resources, n_rows: in
     Parquet row group arrives as one block, and one block goes to one actor, so without
     the cut a single big file keeps the whole pool but one actor idle.
     """
+    if _local:
+        return inprocess.map_stage(ds, factory, resources.batch_size)
     ds = ds.repartition(target_num_rows_per_block=resources.batch_size)
     return ds.map_batches(
         _StageActor,
@@ -227,6 +274,8 @@ def map_stage(ds, factory: Callable[[], Stage], resources: Resources, n_rows: in
 
 def map_batches(ds, fn: Callable[[Batch], Batch], resources: Resources):
     """Apply a stateless function to dict-of-lists batches with Ray tasks."""
+    if _local:
+        return inprocess.map_batches(ds, fn, resources.batch_size)
 
     def _apply(table: pa.Table) -> pa.Table:
         return pa.Table.from_pydict(fn(table.to_pydict()))
@@ -238,11 +287,15 @@ def map_batches(ds, fn: Callable[[Batch], Batch], resources: Resources):
 
 def map_tables(ds, fn: Callable[[pa.Table], pa.Table], resources: Resources):
     """Apply a stateless Arrow-table function (vectorised stages) with Ray tasks."""
+    if _local:
+        return inprocess.map_tables(ds, fn, resources.batch_size)
     return ds.map_batches(fn, batch_format="pyarrow", **_compute_kwargs(resources, actors=False))
 
 
 def group_map(ds, key: str | list[str], fn: Callable[[pa.Table], pa.Table]):
     """Shuffle rows by ``key`` across the cluster and apply ``fn`` to each group's rows."""
+    if _local:
+        return inprocess.group_map(ds, key, fn)
     return ds.groupby(key).map_groups(fn, batch_format="pyarrow")
 
 
@@ -255,6 +308,8 @@ def run_tasks(
     items = list(items)
     if not items:
         return []
+    if _local:
+        return [fn(item) for item in items]
 
     def _apply(table: pa.Table) -> pa.Table:
         rows = table.to_pylist()
@@ -271,6 +326,8 @@ def run_tasks(
 
 def union(ds, *others):
     """Concatenate datasets with the same schema (e.g. new and earlier-corpus band rows)."""
+    if _local:
+        return inprocess.union(ds, *others)
     return ds.union(*others) if others else ds
 
 

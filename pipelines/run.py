@@ -139,6 +139,8 @@ def run_pipeline(
 
         for a in against:
             index_dir(Path(a))  # fails fast, before Ray
+    if level() < VERBOSE:  # transformers' "Loading weights" bars (read at import time)
+        os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
     layout = Layout(Path(config.output))
     if force and layout.work.exists():
         shutil.rmtree(layout.work)
@@ -220,6 +222,10 @@ def _synthesize(config: PipelineConfig, layout: Layout) -> list[Path]:
 def _run_steps(config, layout, files, until, force, against, result: RunResult) -> None:
     if config.synth.enabled:
         files = sorted({*files, *_synthesize(config, layout)})
+    config = config.model_copy(deep=True)
+    config.ray.mode = resolve_mode(config, files)
+    if config.ray.mode == "local":
+        _say("small input: every step runs in this process (ray.mode=ray to use Ray)")
     todo = [f for f in files if force or not layout.is_done(f)]
     result.skipped_shards = len(files) - len(todo)
     if todo:
@@ -327,7 +333,21 @@ def _ray_init(config: PipelineConfig) -> None:
         config.ray.num_cpus,
         progress=config.ray.progress or level() >= VERBOSE,
         verbose=level() >= VERBOSE,
+        local=config.ray.mode == "local",
     )
+
+
+def resolve_mode(config: PipelineConfig, files: list[Path]) -> str:
+    """``ray`` or ``local`` (``ray.mode: auto``): tiny inputs on this machine skip Ray."""
+    rc = config.ray
+    if rc.mode != "auto":
+        return rc.mode
+    if rc.address or os.environ.get("RAY_ADDRESS") or rb.ray_running():
+        return "ray"
+    if config.synth.enabled and config.synth.backend == "vllm":
+        return "ray"
+    size = sum(f.stat().st_size for f in files)
+    return "local" if size <= rc.local_max_bytes else "ray"
 
 
 class _IngestTask:

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import os
 import pty
+import re
+import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -75,3 +79,39 @@ def test_quiet_prints_nothing(terminal, monkeypatch):
     stream.write("END")
     stream.close()
     assert _read_all(master) == "END"
+
+
+def _run_in_pty(args: list[str], env: dict[str, str]) -> tuple[int, str]:
+    pid, fd = pty.fork()
+    if pid == 0:  # child: the terminal is the pty
+        os.execvpe(sys.executable, [sys.executable, "-m", "pipelines.cli", *args], env)
+    out = _read_all(fd)
+    _, status = os.waitpid(pid, 0)
+    os.close(fd)
+    return os.waitstatus_to_exitcode(status), out
+
+
+@pytest.mark.slow
+def test_primer_run_on_a_terminal_shows_stage_progress_and_no_ray_noise(tmp_path):
+    """`primer run` under a pseudo-terminal: a progress line for ingest, near dedup and
+    classify (documents, docs/s), none of Ray's logs; `--quiet` prints nothing."""
+    from tests.pipelines.conftest import TOPICS, _doc
+
+    src = tmp_path / "in.jsonl"
+    src.write_text(
+        "".join(
+            json.dumps({"id": f"d{i}", "text": _doc(i, t)}) + "\n" for i, t in enumerate(TOPICS)
+        )
+    )
+    root = Path(__file__).resolve().parents[2]
+    env = {**os.environ, "PYTHONPATH": str(root), "HF_HUB_OFFLINE": "1", "TERM": "xterm"}
+    code, out = _run_in_pty(["run", "-i", str(src), "-o", str(tmp_path / "out")], env)
+    assert code == 0, out[-3000:]
+    for stage in ("ingest", "near dedup", "classify"):
+        assert re.search(rf"\[primer\] {stage}: [\d,]+ docs in .* docs/s\)", out), (stage, out)
+    assert "\r\x1b[K[primer] classify: " in out  # drawn in place
+    pieces = [p.removeprefix("\x1b[K") for p in re.split(r"[\r\n]+", out)]
+    noise = [p for p in pieces if p.strip() and not p.startswith("[primer]")]
+    assert noise == [], noise  # no Ray INFO/WARNING lines, no core_worker errors, no bars
+    code, out = _run_in_pty(["run", "-q", "-i", str(src), "-o", str(tmp_path / "out2")], env)
+    assert code == 0 and out.strip() == "", out[-3000:]
