@@ -69,6 +69,7 @@ def test_sigterm_stops_the_run_and_every_ray_worker(tmp_path):
     src, out = _inputs(tmp_path), tmp_path / "out"
     env = {**os.environ, "PYTHONPATH": str(ROOT), "HF_HUB_OFFLINE": "1"}
     cmd = [sys.executable, "-m", "pipelines.cli", "run", "-i", str(src), "-o", str(out)]
+    cmd += ["--set", "ray.mode=ray"]  # a small input would otherwise run without Ray
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     seen: set[int] = set()
     workers: list[psutil.Process] = []
