@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import sys
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
@@ -29,8 +30,6 @@ def is_local() -> bool:
 
 def ray_running() -> bool:
     """Whether this process already joined Ray (without importing Ray if it did not)."""
-    import sys
-
     return "ray" in sys.modules and sys.modules["ray"].is_initialized()
 
 
@@ -77,7 +76,15 @@ def init(
         kwargs["runtime_env"] = {"env_vars": _worker_env()}
     main = threading.current_thread() is threading.main_thread()
     previous = signal.getsignal(signal.SIGTERM) if main else None
-    ray.init(**kwargs)
+    try:
+        ray.init(**kwargs)
+    except SystemExit:
+        # SIGTERM while Ray starts reaches Ray's own handlers (sys.exit); make it the
+        # caller's interrupt so the run still shuts down whatever Ray started.
+        if main and callable(previous):
+            signal.signal(signal.SIGTERM, previous)
+            raise KeyboardInterrupt(f"signal {signal.SIGTERM}") from None
+        raise
     if main and callable(previous):
         # ray.init installs a SIGTERM handler that exits at once; keep the caller's
         # (which turns SIGTERM into KeyboardInterrupt so the run shuts down cleanly).
@@ -124,16 +131,17 @@ def shutdown(wait_s: float = 5.0) -> None:
     """
     global _local
     _local = False
-    if not ray_running():
+    if "ray" not in sys.modules:  # never started (or in-process mode)
         return
     import psutil
     import ray
 
-    try:
+    try:  # also what a start interrupted half-way left (gcs_server, raylet)
         children = psutil.Process().children(recursive=True)
     except psutil.Error:
         children = []
-    ray.shutdown()
+    if ray.is_initialized():
+        ray.shutdown()
     _, alive = psutil.wait_procs(children, timeout=wait_s)
     for proc in alive:
         with contextlib.suppress(psutil.Error):
