@@ -28,8 +28,8 @@ from typing import Any, ClassVar
 import numpy as np
 import xxhash
 
+from corpus.decontam_config import DecontamConfig
 from corpus.stage import Batch, Resources, Stage, alive, mark_dropped
-from synth.config import DecontamConfig
 
 _WORD = re.compile(r"\w+")
 _MULT = np.uint64(0x9E3779B97F4A7C15)
@@ -176,9 +176,17 @@ class BenchmarkIndex:
         index = cls(
             cfg.ngram, cfg.fuzzy_ngram, cfg.fuzzy_threshold, cfg.min_item_words, cfg.min_alpha_share
         )
+        for name in cfg.builtin:
+            index.add_builtin(name)
         for path in benchmark_files(cfg.benchmarks):
             index.add_file(path, fields=cfg.fields.get(benchmark_name(path)))
         return index.build()
+
+    def add_builtin(self, name: str) -> int:
+        """Index a set shipped in ``corpus/benchmarks`` (texts stored already normalised)."""
+        from corpus.benchmarks import iter_texts
+
+        return sum(self.add_text(name, item, words, field=f) for item, f, words in iter_texts(name))
 
     def add_file(
         self, path: str | Path, fields: list[str] | None = None, name: str | None = None

@@ -95,12 +95,33 @@ def connect(path: Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
     return con
 
 
+# The funnel as printed: a stage that did not run says "off", not "0".
+FUNNEL_DISPLAY_SQL = (
+    "SELECT stage, CASE WHEN ran THEN dropped::VARCHAR ELSE 'off' END AS dropped, remaining "
+    "FROM funnel ORDER BY ord"
+)
+
+
 def build_index(
-    con: duckdb.DuckDBPyConnection, layout: Layout, min_edu: float | None, shard_map_file: Path
+    con: duckdb.DuckDBPyConnection,
+    layout: Layout,
+    min_edu: float | None,
+    shard_map_file: Path,
+    off: list[str] | None = None,
 ) -> None:
-    """(Re)create ``documents``, ``rejects`` and the views from the run's Parquet files."""
+    """(Re)create ``documents``, ``rejects`` and the views from the run's Parquet files.
+
+    ``off`` names the funnel stages that did not run (``stage_status``); None keeps
+    what an earlier build recorded (``primer index`` rebuilds without a config).
+    """
     shard_map = _source([shard_map_file], "uid, shard", "shards")
     con.execute("BEGIN")
+    con.execute("CREATE TABLE IF NOT EXISTS stage_status (stage VARCHAR PRIMARY KEY, ran BOOLEAN)")
+    if off is not None:
+        con.execute("DELETE FROM stage_status")
+        con.executemany(
+            "INSERT INTO stage_status VALUES (?, ?)", [[s, s not in off] for s in FUNNEL_STAGES]
+        )
     con.execute(
         f"""
         CREATE OR REPLACE TABLE documents AS
@@ -139,8 +160,9 @@ def build_index(
                     WHERE stage NOT IN (SELECT stage FROM known))
         SELECT st.ord, st.stage, coalesce(dropped.n, 0) AS dropped,
                (SELECT count(*) FROM documents)
-                 - sum(coalesce(dropped.n, 0)) OVER (ORDER BY st.ord) AS remaining
-        FROM st LEFT JOIN dropped USING (stage)
+                 - sum(coalesce(dropped.n, 0)) OVER (ORDER BY st.ord) AS remaining,
+               coalesce(ss.ran, true) OR coalesce(dropped.n, 0) > 0 AS ran
+        FROM st LEFT JOIN dropped USING (stage) LEFT JOIN stage_status ss USING (stage)
         ORDER BY st.ord
         """
     )
@@ -192,3 +214,14 @@ def finish_run(
         "UPDATE runs SET finished = ?, status = ?, counts = ? WHERE run_id = ?",
         [datetime.now(UTC).replace(tzinfo=None), status, json.dumps(counts), run_id],
     )
+
+
+def mark_interrupted(con: duckdb.DuckDBPyConnection) -> int:
+    """Runs still ``running`` belong to a driver that was killed: mark them ``interrupted``.
+
+    Called when a new run starts on the same output (one run per output at a time).
+    """
+    stale = con.execute("SELECT count(*) FROM runs WHERE status = 'running'").fetchone()[0]
+    if stale:
+        con.execute("UPDATE runs SET status = 'interrupted' WHERE status = 'running'")
+    return int(stale)

@@ -15,6 +15,7 @@ from pydantic import Field, ValidationError
 
 from classifiers.config import ClassifyConfig
 from corpus.config_base import Section
+from corpus.decontam_config import DecontamConfig
 from corpus.dedup.config import DedupConfig
 from corpus.filters.config import FilterConfig
 from pipelines.profiles import ProfileName, ProfilesConfig
@@ -36,7 +37,22 @@ class RayConfig(Section):
         None, description="Ray cluster address; default RAY_ADDRESS or local"
     )
     num_cpus: int | None = Field(None, ge=1, description="local Ray only; default all cores")
-    progress: bool = Field(True, description="show Ray Data progress bars")
+    mode: Literal["auto", "ray", "local"] = Field(
+        "auto",
+        description="ray: always Ray; local: every step in this process, no Ray; auto: local "
+        "for inputs up to local_max_bytes when no cluster address is set, else Ray",
+    )
+    local_max_bytes: int = Field(
+        256 * 1024,
+        ge=0,
+        description="auto mode: input files totalling at most this many bytes run without Ray "
+        "(Ray's start-up costs tens of seconds; a 20-document run needs seconds)",
+    )
+    progress: bool = Field(
+        False,
+        description="Ray Data's own progress bars (primer prints one line per stage; "
+        "--verbose shows Ray's bars and logs too)",
+    )
 
 
 class ReaderConfig(Section):
@@ -61,6 +77,10 @@ class PipelineConfig(Section):
     tokenizer: str = Field("cl100k_base", description="cl100k_base or a tokenizer.json path")
     reader: ReaderConfig = Field(default_factory=ReaderConfig)
     filters: FilterConfig = Field(default_factory=FilterConfig)
+    decontam: DecontamConfig = Field(
+        default_factory=DecontamConfig,
+        description="drop web documents holding benchmark test items (shipped sets by default)",
+    )
     dedup: DedupConfig = Field(default_factory=DedupConfig)
     classify: ClassifyConfig = Field(default_factory=ClassifyConfig)
     synth: SynthConfig = Field(default_factory=SynthConfig)

@@ -62,11 +62,10 @@ def build_stages(config: PipelineConfig, profile: str = "web") -> list[Stage]:
         from corpus.filters.stage import FilterStage
 
         stages.append(FilterStage(config.filters))
-    decontam = getattr(config.synth, "decontam", None)
-    if decontam is not None and getattr(decontam, "enabled", False) and decontam.benchmarks:
+    if config.decontam.active:
         from corpus.decontam import DecontamStage
 
-        stages.append(DecontamStage(decontam))
+        stages.append(DecontamStage(config.decontam))
     stages.append(TokenStage(config.tokenizer))
     for stage in stages:
         stage.setup()

@@ -8,26 +8,65 @@ submit``, which sets it) sends the same job to a cluster.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
+import sys
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 import pyarrow as pa
 
 from corpus.stage import Batch, Resources, Stage
+from pipelines import inprocess
 
 _log = logging.getLogger(__name__)
+_local = False  # init(local=True): every operation runs in this process (pipelines.inprocess)
 
 
-def init(address: str | None = None, num_cpus: int | None = None, progress: bool = True) -> None:
-    """Start or join Ray once. ``address`` defaults to ``RAY_ADDRESS``; else a local instance."""
+def is_local() -> bool:
+    return _local
+
+
+def ray_running() -> bool:
+    """Whether this process already joined Ray (without importing Ray if it did not)."""
+    return "ray" in sys.modules and sys.modules["ray"].is_initialized()
+
+
+def init(
+    address: str | None = None,
+    num_cpus: int | None = None,
+    progress: bool = False,
+    verbose: bool = False,
+    local: bool = False,
+) -> None:
+    """Start or join Ray once. ``address`` defaults to ``RAY_ADDRESS``; else a local instance.
+
+    ``local``: no Ray at all; the operations below run in this process until ``shutdown``.
+
+    Unless ``verbose``, Ray's own output is kept out of the user's terminal: worker
+    stdout/stderr are not forwarded, Ray's Python loggers print errors only and Ray
+    Data's progress bars (``progress``) and execution logs stay off; all of it is still
+    in Ray's session logs (``/tmp/ray/session_latest/logs``).
+    """
+    import signal
+    import threading
+
+    global _local
+    _local = local
+    if _local:
+        return
     import ray
 
     if ray.is_initialized():
         return
     address = address or os.environ.get("RAY_ADDRESS")
-    kwargs: dict[str, Any] = {"log_to_driver": True, "logging_level": logging.WARNING}
+    if not verbose:
+        logging.getLogger("ray").setLevel(logging.ERROR)
+    kwargs: dict[str, Any] = {
+        "log_to_driver": verbose,
+        "logging_level": logging.INFO if verbose else logging.ERROR,
+    }
     if address:
         kwargs["address"] = address
     else:
@@ -35,35 +74,92 @@ def init(address: str | None = None, num_cpus: int | None = None, progress: bool
         kwargs["include_dashboard"] = False
         # Workers must import our packages the way the driver does.
         kwargs["runtime_env"] = {"env_vars": _worker_env()}
-    ray.init(**kwargs)
+    main = threading.current_thread() is threading.main_thread()
+    previous = signal.getsignal(signal.SIGTERM) if main else None
+    try:
+        ray.init(**kwargs)
+    except SystemExit:
+        # SIGTERM while Ray starts reaches Ray's own handlers (sys.exit); make it the
+        # caller's interrupt so the run still shuts down whatever Ray started.
+        if main and callable(previous):
+            signal.signal(signal.SIGTERM, previous)
+            raise KeyboardInterrupt(f"signal {signal.SIGTERM}") from None
+        raise
+    if main and callable(previous):
+        # ray.init installs a SIGTERM handler that exits at once; keep the caller's
+        # (which turns SIGTERM into KeyboardInterrupt so the run shuts down cleanly).
+        signal.signal(signal.SIGTERM, previous)
     ctx = ray.data.DataContext.get_current()
     ctx.enable_progress_bars = progress
     ctx.print_on_execution_start = False
     ctx.verbose_stats_logs = False
+    # group_map's groupby is our only key shuffle. Ray's default (SHUFFLE_V2) hash-shuffles
+    # into 200 partitions through aggregator actors that are not restartable: on a small
+    # machine that is most of near dedup's time, and an aggregator that aborts (seen:
+    # "Mutex corrupt ... SIGABRT") takes the shuffle with it. The pull-based sort shuffle
+    # runs as plain Ray tasks, which Ray retries (ray-project/ray#59142).
+    ctx.shuffle_strategy = ray.data.context.ShuffleStrategy.SORT_SHUFFLE_PULL_BASED
+    if not verbose:
+        for handler in logging.getLogger("ray.data").handlers:
+            if (
+                not isinstance(handler, logging.FileHandler)
+                and "File" not in type(handler).__name__
+            ):
+                handler.setLevel(logging.ERROR)
 
 
 def _worker_env() -> dict[str, str]:
-    keep = ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "PYTHONPATH", "OMP_NUM_THREADS")
+    keep = (
+        "HF_HUB_OFFLINE",
+        "TRANSFORMERS_OFFLINE",
+        "PYTHONPATH",
+        "OMP_NUM_THREADS",
+        "HF_HUB_DISABLE_PROGRESS_BARS",
+    )
     env = {k: os.environ[k] for k in keep if k in os.environ}
     env.setdefault("HF_HUB_OFFLINE", "1")
     env.setdefault("TOKENIZERS_PARALLELISM", "false")
     return env
 
 
-def shutdown() -> None:
+def shutdown(wait_s: float = 5.0) -> None:
+    """Stop Ray; with a local instance, make sure none of its processes outlives us.
+
+    ``ray.shutdown`` asks the raylet to stop its workers, but a worker busy in native
+    code (a model forward pass) can take minutes to notice; after ``wait_s`` the
+    driver's own descendants that are still alive are killed.
+    """
+    global _local
+    _local = False
+    if "ray" not in sys.modules:  # never started (or in-process mode)
+        return
+    import psutil
     import ray
 
+    try:  # also what a start interrupted half-way left (gcs_server, raylet)
+        children = psutil.Process().children(recursive=True)
+    except psutil.Error:
+        children = []
     if ray.is_initialized():
         ray.shutdown()
+    _, alive = psutil.wait_procs(children, timeout=wait_s)
+    for proc in alive:
+        with contextlib.suppress(psutil.Error):
+            proc.kill()
+    psutil.wait_procs(alive, timeout=wait_s)
 
 
 def cluster_cpus() -> int:
+    if _local:
+        return os.cpu_count() or 1
     import ray
 
     return int(ray.cluster_resources().get("CPU", 1))
 
 
 def cluster_gpus() -> int:
+    if _local:
+        return 0  # stages still use a GPU of this machine themselves (EduStage picks its device)
     import ray
 
     return int(ray.cluster_resources().get("GPU", 0))
@@ -73,30 +169,44 @@ def cluster_gpus() -> int:
 
 
 def from_items(items: list[dict[str, Any]]):
+    if _local:
+        return inprocess.from_items(items)
     import ray
 
     return ray.data.from_items(items, override_num_blocks=max(1, len(items)))
 
 
 def read_parquet(paths: list[str], columns: list[str] | None = None):
+    if _local:
+        return inprocess.read_parquet(paths, columns)
     import ray
 
     return ray.data.read_parquet(paths, columns=columns)
 
 
 def select_columns(ds, columns: list[str]):
+    if _local:
+        return inprocess.select_columns(ds, columns)
     return ds.select_columns(columns)
 
 
 def write_parquet(ds, path: str) -> None:
+    if _local:
+        return inprocess.write_parquet(ds, path)
     ds.write_parquet(path)
 
 
-def iter_batches(ds, batch_size: int = 4096) -> Iterator[pa.Table]:
+def iter_batches(ds, batch_size: int | None = 4096) -> Iterator[pa.Table]:
+    """Stream a dataset's rows to the driver; ``batch_size=None`` yields blocks as they finish."""
+    if _local:
+        yield from inprocess.iter_batches(ds, batch_size)
+        return
     yield from ds.iter_batches(batch_size=batch_size, batch_format="pyarrow")
 
 
 def take_all(ds) -> list[dict[str, Any]]:
+    if _local:
+        return inprocess.take_all(ds)
     return ds.take_all()
 
 
@@ -159,6 +269,8 @@ def map_stage(ds, factory: Callable[[], Stage], resources: Resources, n_rows: in
     Parquet row group arrives as one block, and one block goes to one actor, so without
     the cut a single big file keeps the whole pool but one actor idle.
     """
+    if _local:
+        return inprocess.map_stage(ds, factory, resources.batch_size)
     ds = ds.repartition(target_num_rows_per_block=resources.batch_size)
     return ds.map_batches(
         _StageActor,
@@ -170,6 +282,8 @@ def map_stage(ds, factory: Callable[[], Stage], resources: Resources, n_rows: in
 
 def map_batches(ds, fn: Callable[[Batch], Batch], resources: Resources):
     """Apply a stateless function to dict-of-lists batches with Ray tasks."""
+    if _local:
+        return inprocess.map_batches(ds, fn, resources.batch_size)
 
     def _apply(table: pa.Table) -> pa.Table:
         return pa.Table.from_pydict(fn(table.to_pydict()))
@@ -181,11 +295,15 @@ def map_batches(ds, fn: Callable[[Batch], Batch], resources: Resources):
 
 def map_tables(ds, fn: Callable[[pa.Table], pa.Table], resources: Resources):
     """Apply a stateless Arrow-table function (vectorised stages) with Ray tasks."""
+    if _local:
+        return inprocess.map_tables(ds, fn, resources.batch_size)
     return ds.map_batches(fn, batch_format="pyarrow", **_compute_kwargs(resources, actors=False))
 
 
 def group_map(ds, key: str | list[str], fn: Callable[[pa.Table], pa.Table]):
     """Shuffle rows by ``key`` across the cluster and apply ``fn`` to each group's rows."""
+    if _local:
+        return inprocess.group_map(ds, key, fn)
     return ds.groupby(key).map_groups(fn, batch_format="pyarrow")
 
 
@@ -198,6 +316,8 @@ def run_tasks(
     items = list(items)
     if not items:
         return []
+    if _local:
+        return [fn(item) for item in items]
 
     def _apply(table: pa.Table) -> pa.Table:
         rows = table.to_pylist()
@@ -214,6 +334,8 @@ def run_tasks(
 
 def union(ds, *others):
     """Concatenate datasets with the same schema (e.g. new and earlier-corpus band rows)."""
+    if _local:
+        return inprocess.union(ds, *others)
     return ds.union(*others) if others else ds
 
 

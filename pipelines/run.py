@@ -16,6 +16,8 @@ import json
 import logging
 import os
 import shutil
+import signal
+import threading
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -33,7 +35,8 @@ from pipelines import ray_backend as rb
 from pipelines.config import PipelineConfig
 from pipelines.exact_dedup import exact_dedup
 from pipelines.ingest import ingest_shard
-from pipelines.layout import Layout, write_json_atomic
+from pipelines.layout import Layout, shard_key, write_json_atomic
+from pipelines.progress import VERBOSE, Progress, level, say
 from pipelines.write import write_corpus
 
 log = logging.getLogger("primer")
@@ -81,8 +84,39 @@ def _state_fingerprint(
     return hashlib.sha256(blob.encode()).hexdigest()
 
 
-def _say(msg: str) -> None:
-    print(f"[primer] {msg}", flush=True)
+_say = say
+
+
+@contextlib.contextmanager
+def _sigterm_as_interrupt():
+    """SIGTERM raises KeyboardInterrupt like Ctrl-C, so the run's ``finally`` shuts Ray's
+    workers down and marks the run ``interrupted`` instead of the process just vanishing."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def _raise(signum, frame):
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    previous = signal.signal(signal.SIGTERM, _raise)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def stages_off(config: PipelineConfig, until: str) -> list[str]:
+    """Funnel stages this config does not run (printed "off", not "0")."""
+    f = config.filters
+    families = (f.gopher_repetition, f.gopher_quality, f.c4, f.fineweb, f.boilerplate)
+    off = {
+        "langid": not (f.enabled and f.langid.enabled),
+        "quality": not (f.enabled and any(fam.enabled for fam in families)),
+        "decontam": not config.decontam.active,
+        "near-dedup": until == "ingest" or not config.dedup.enabled,
+        "classify": until not in ("classify", "all") or not config.classify.enabled,
+    }
+    return [stage for stage, is_off in off.items() if is_off]
 
 
 def run_pipeline(
@@ -106,22 +140,35 @@ def run_pipeline(
 
         for a in against:
             index_dir(Path(a))  # fails fast, before Ray
+    if level() < VERBOSE:  # transformers' "Loading weights" bars (read at import time)
+        os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
     layout = Layout(Path(config.output))
     if force and layout.work.exists():
         shutil.rmtree(layout.work)
     layout.out.mkdir(parents=True, exist_ok=True)
-    _cleanup_interrupted(layout)
+    n_tmp = _cleanup_interrupted(layout)
 
     result = RunResult(
         run_id=time.strftime("%Y%m%dT%H%M%S-") + uuid.uuid4().hex[:6], out=layout.out
     )
     con = ledger.connect(layout.ledger)
+    n_stale = ledger.mark_interrupted(con)
     ledger.start_run(con, result.run_id, command, config.model_dump(mode="json"), _versions())
     con.close()  # workers never touch the ledger; reopen at the end
+    if n_stale or n_tmp:
+        _say(
+            f"an earlier run was interrupted: {n_stale} run(s) marked interrupted, "
+            f"{n_tmp} temp file(s) removed; resuming"
+        )
     status = "failed"
     try:
-        _run_steps(config, layout, files, until, force, against, result)
+        with _sigterm_as_interrupt():
+            _run_steps(config, layout, files, until, force, against, result)
         status = "ok"
+    except KeyboardInterrupt:
+        status = "interrupted"
+        rb.shutdown()  # no Ray worker may outlive an interrupted driver
+        raise
     finally:
         con = ledger.connect(layout.ledger)
         ledger.finish_run(con, result.run_id, status, result.counts)
@@ -129,17 +176,33 @@ def run_pipeline(
     return result
 
 
-def _cleanup_interrupted(layout: Layout) -> None:
-    """Leftovers of a killed run: temp dirs and a corpus swap caught half-way."""
+def _cleanup_interrupted(layout: Layout) -> int:
+    """Leftovers of a killed run: temp files and dirs, step inputs, a half-done corpus swap.
+
+    Every write in a run goes to ``*.tmp`` and is renamed when complete, so any ``*.tmp``
+    left under ``work/`` belongs to a run that died (one run per output at a time).
+    """
     old, new = layout.out / "corpus.old", layout.out / "corpus.new"
     if old.exists() and not layout.corpus.exists():
         old.rename(layout.corpus)
-    shutil.rmtree(old, ignore_errors=True)
-    shutil.rmtree(new, ignore_errors=True)
-    docs = layout.work / "docs"
-    if docs.is_dir():
-        for tmp in docs.glob("*.tmp"):
-            shutil.rmtree(tmp, ignore_errors=True)
+    leftovers = [p for p in (old, new) if p.exists()]
+    if layout.work.is_dir():
+        leftovers += sorted(layout.work.rglob("*.tmp"))
+        leftovers += [
+            p
+            for p in (
+                layout.work / "near_input",
+                layout.work / "classify_input",
+                layout.work / "near" / "_near_dedup_scratch",
+            )
+            if p.exists()
+        ]
+    for p in leftovers:
+        if p.is_dir():
+            shutil.rmtree(p, ignore_errors=True)
+        else:
+            p.unlink(missing_ok=True)
+    return len(leftovers)
 
 
 def _synthesize(config: PipelineConfig, layout: Layout) -> list[Path]:
@@ -160,17 +223,15 @@ def _synthesize(config: PipelineConfig, layout: Layout) -> list[Path]:
 def _run_steps(config, layout, files, until, force, against, result: RunResult) -> None:
     if config.synth.enabled:
         files = sorted({*files, *_synthesize(config, layout)})
+    config = config.model_copy(deep=True)
+    config.ray.mode = resolve_mode(config, files)
+    if config.ray.mode == "local":
+        _say("small input: every step runs in this process (ray.mode=ray to use Ray)")
     todo = [f for f in files if force or not layout.is_done(f)]
     result.skipped_shards = len(files) - len(todo)
     if todo:
         _say(f"ingest: {len(todo)} shard(s) to process, {result.skipped_shards} already done")
-        rb.init(config.ray.address, config.ray.num_cpus, progress=config.ray.progress)
-        cfg_json = config.model_dump_json()
-        result.ingested = rb.run_tasks(
-            _IngestTask(str(layout.out), cfg_json),
-            [{"path": str(f)} for f in todo],
-            Resources(cpus=1),
-        )
+        result.ingested = _ingest(config, layout, todo)
         for s in sorted(result.ingested, key=lambda s: s["path"]):
             _say(
                 f"  {s['path']}: {s['n_docs']} docs, {s['n_rejects']} rejects, {s['seconds']:.1f} s"
@@ -212,10 +273,82 @@ def _run_steps(config, layout, files, until, force, against, result: RunResult) 
     )
     _say(f"write: {n_kept} kept document(s) -> {layout.corpus}")
     con = ledger.connect(layout.ledger)
-    ledger.build_index(con, layout, min_edu, layout.work / "shards.parquet")
+    ledger.build_index(
+        con, layout, min_edu, layout.work / "shards.parquet", off=stages_off(config, until)
+    )
     con.close()
     result.counts = _counts(layout)
     write_json_atomic(state_file, {"fingerprint": fingerprint, "run_id": result.run_id})
+
+
+def _ingest(config: PipelineConfig, layout: Layout, todo: list[Path]) -> list[dict[str, Any]]:
+    """Ingest shards as Ray tasks while this thread draws the progress line.
+
+    Workers know nothing of progress: the driver counts the batch files that appear in
+    each shard's temp dir (``reader.batch_size`` documents each) plus finished markers.
+    """
+    _ray_init(config)
+    task = _IngestTask(str(layout.out), config.model_dump_json())
+    items = [{"path": str(f)} for f in todo]
+    box: dict[str, Any] = {}
+
+    def _work() -> None:
+        try:
+            box["result"] = rb.run_tasks(task, items, Resources(cpus=1))
+        except BaseException as e:  # re-raised in the driver's thread
+            box["error"] = e
+
+    keys = {shard_key(f): f.stat().st_size for f in todo}
+    total_bytes = sum(keys.values()) or 1
+    progress = Progress("ingest")
+    worker = threading.Thread(target=_work, name="primer-ingest", daemon=True)
+    worker.start()
+    while worker.is_alive():
+        worker.join(timeout=0.5)
+        done_docs = done_bytes = partial = 0
+        for key, size in keys.items():
+            marker, final = layout.marker(key), layout.docs_dir(key)
+            if marker.is_file() and final.is_dir():
+                with contextlib.suppress(ValueError, OSError):
+                    done_docs += json.loads(marker.read_text())["n_docs"]
+                    done_bytes += size
+                    continue
+            tmp = final.with_name(final.name + ".tmp")
+            if tmp.is_dir():
+                partial += sum(1 for _ in tmp.glob("*.parquet")) * config.reader.batch_size
+        docs = done_docs + partial
+        # Bytes per document from finished shards estimate how many documents are to come.
+        fraction = min(docs * done_bytes / done_docs / total_bytes, 0.99) if done_docs else None
+        progress.update(docs - progress.done, fraction=fraction)
+    if "error" in box:
+        raise box["error"]
+    results = box["result"]
+    progress.done = sum(r["n_docs"] for r in results)
+    progress.close(f"{sum(r['n_dropped'] for r in results):,} dropped by the per-document stages")
+    return results
+
+
+def _ray_init(config: PipelineConfig) -> None:
+    rb.init(
+        config.ray.address,
+        config.ray.num_cpus,
+        progress=config.ray.progress or level() >= VERBOSE,
+        verbose=level() >= VERBOSE,
+        local=config.ray.mode == "local",
+    )
+
+
+def resolve_mode(config: PipelineConfig, files: list[Path]) -> str:
+    """``ray`` or ``local`` (``ray.mode: auto``): tiny inputs on this machine skip Ray."""
+    rc = config.ray
+    if rc.mode != "auto":
+        return rc.mode
+    if rc.address or os.environ.get("RAY_ADDRESS") or rb.ray_running():
+        return "ray"
+    if config.synth.enabled and config.synth.backend == "vllm":
+        return "ray"
+    size = sum(f.stat().st_size for f in files)
+    return "local" if size <= rc.local_max_bytes else "ray"
 
 
 class _IngestTask:
@@ -263,7 +396,9 @@ def _near_dedup(config: PipelineConfig, layout: Layout, against: list[str]) -> N
     shutil.rmtree(near_dir, ignore_errors=True)
     if not inputs:
         return
-    rb.init(config.ray.address, config.ray.num_cpus, progress=config.ray.progress)
+    _ray_init(config)
+    n_docs = sum(pq.read_metadata(p).num_rows for p in inputs)
+    progress = Progress("near dedup", total=n_docs)
     near_dedup(inputs, near_dir, config.dedup, against=[Path(a) for a in against])
     shutil.rmtree(layout.work / "near_input", ignore_errors=True)
     n = (
@@ -271,7 +406,8 @@ def _near_dedup(config: PipelineConfig, layout: Layout, against: list[str]) -> N
         if (near_dir / "near_dups.parquet").exists()
         else 0
     )
-    _say(f"near dedup: {n} near-duplicate(s)")
+    progress.done = n_docs
+    progress.close(f"{n} near-duplicate(s)")
 
 
 def _classify(config: PipelineConfig, layout: Layout) -> None:
@@ -297,31 +433,37 @@ def _classify_profile(config: PipelineConfig, layout: Layout, profile: str) -> N
     inputs = _export(layout, sql, layout.work / "classify_input")
     n_todo = sum(pq.read_metadata(p).num_rows for p in inputs)
     _say(f"classify ({profile}): {n_todo} document(s) to score, {len(scored)} cached batch file(s)")
-    if n_todo and profile == "code":
-        from classifiers.code.stage import CodeEduStage
-
-        rb.init(config.ray.address, config.ray.num_cpus, progress=config.ray.progress)
-        cc = config.profiles.code.classify
-        make = partial(CodeEduStage, cc.model, config.classify.min_edu_score, cc.batch_size)
-        ds = rb.map_stage(rb.read_parquet(inputs), make, make().resources, n_todo)
-        ds = rb.select_columns(ds, ["uid", "edu_score", "edu_int"])
-        batch_dir = edu_root / f"batch-{uuid.uuid4().hex[:8]}"
-        tmp = batch_dir.with_name(batch_dir.name + ".tmp")
-        rb.write_parquet(ds, str(tmp))
-        os.replace(tmp, batch_dir)
-    elif n_todo:
-        rb.init(config.ray.address, config.ray.num_cpus, progress=config.ray.progress)
+    if n_todo:
+        _ray_init(config)
         cfg = config.classify
-        resources = EduStage(cfg).resources
-        if not resources.gpus and not cfg.gpus and rb.cluster_gpus() > 0:
-            # The driver may have no GPU while the cluster's workers do.
-            resources = dataclasses.replace(resources, gpus=1.0)
-        ds = rb.map_stage(rb.read_parquet(inputs), partial(EduStage, cfg), resources, n_todo)
+        if profile == "code":
+            from classifiers.code.stage import CodeEduStage
+
+            cc = config.profiles.code.classify
+            make = partial(CodeEduStage, cc.model, cfg.min_edu_score, cc.batch_size)
+            resources = make().resources
+        else:
+            make = partial(EduStage, cfg)
+            resources = EduStage(cfg).resources
+            if not resources.gpus and not cfg.gpus and rb.cluster_gpus() > 0:
+                # The driver may have no GPU while the cluster's workers do.
+                resources = dataclasses.replace(resources, gpus=1.0)
+        ds = rb.map_stage(rb.read_parquet(inputs), make, resources, n_todo)
         ds = rb.select_columns(ds, ["uid", "edu_score", "edu_int"])
         batch_dir = edu_root / f"batch-{uuid.uuid4().hex[:8]}"
         tmp = batch_dir.with_name(batch_dir.name + ".tmp")
-        rb.write_parquet(ds, str(tmp))
+        tmp.mkdir(parents=True)
+        # Scores stream back to the driver (3 small columns), which writes them and draws
+        # the progress line: the teacher scores ~10 docs/s per core, hours for a big run.
+        progress = Progress("classify", total=n_todo)
+        n_low = 0
+        for i, table in enumerate(rb.iter_batches(ds, batch_size=None)):
+            pq.write_table(table, tmp / f"part-{i:05d}.parquet")
+            progress.update(table.num_rows)
+            scores = table.column("edu_score").to_pylist()
+            n_low += sum(s is not None and s < cfg.min_edu_score for s in scores)
         os.replace(tmp, batch_dir)
+        progress.close(f"{n_low:,} below min_edu_score {cfg.min_edu_score}")
     shutil.rmtree(layout.work / "classify_input", ignore_errors=True)
 
 

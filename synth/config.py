@@ -1,7 +1,7 @@
 """Config of synthetic textbook generation, its LLM backends and its gates.
 
-``DecontamConfig`` lives here too; the pipeline can reuse it as its own top-level
-section to run ``corpus.decontam.DecontamStage`` on web documents.
+The decontamination gate's ``DecontamConfig`` is corpus's (``corpus.decontam_config``),
+shared with the pipeline's top-level ``decontam:`` section.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from typing import Literal
 from pydantic import Field
 
 from corpus.config_base import Section
+from corpus.decontam_config import DecontamConfig
 
 
 class ChatEndpointConfig(Section):
@@ -69,38 +70,6 @@ class LocalConfig(Section):
     threads: int | None = Field(None, description="torch intra-op threads (None: torch default)")
 
 
-class DecontamConfig(Section):
-    """Benchmark decontamination: exact 13-gram overlap plus a fuzzy 8-gram share."""
-
-    enabled: bool = Field(True, description="run the decontam gate/stage")
-    benchmarks: list[str] = Field(
-        default_factory=list, description="benchmark JSONL(.gz) files or folders of them"
-    )
-    fields: dict[str, list[str]] = Field(
-        default_factory=dict, description="benchmark name -> text fields (default: detected)"
-    )
-    ngram: int = Field(
-        13, ge=3, description="exact-overlap n-gram length in normalised words (GPT-3 used 13)"
-    )
-    fuzzy_ngram: int = Field(8, ge=2, description="n-gram length of the fuzzy check")
-    fuzzy_threshold: float = Field(
-        0.4,
-        gt=0,
-        le=1,
-        description="share of an item's number-masked 8-grams in a document that flags it "
-        "(bench/synth.py: 0.3-0.5 all give 0 false positives on the shared web, textbook and label texts)",
-    )
-    min_item_words: int = Field(
-        8, ge=1, description="benchmark texts shorter than this are not indexed (too generic)"
-    )
-    min_alpha_share: float = Field(
-        0.3,
-        ge=0,
-        le=1,
-        description="benchmark n-grams need this share of words that are not numbers or single letters",
-    )
-
-
 class GateConfig(Section):
     """Gates applied to generated text before it is written."""
 
@@ -151,5 +120,6 @@ class SynthConfig(Section):
     local: LocalConfig = Field(default_factory=LocalConfig, description="`local` backend")
     gates: GateConfig = Field(default_factory=GateConfig, description="gates for generated text")
     decontam: DecontamConfig = Field(
-        default_factory=DecontamConfig, description="decontamination gate"
+        default_factory=DecontamConfig,
+        description="decontamination gate for generations (same keys as the top-level `decontam`)",
     )

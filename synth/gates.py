@@ -19,10 +19,11 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from corpus.decontam import BenchmarkIndex
+from corpus.decontam_config import DecontamConfig
 from corpus.dedup.lsh import band_hashes
 from corpus.dedup.minhash import signatures
 from corpus.dedup.shingles import jaccard, shingle_hashes
-from synth.config import DecontamConfig, GateConfig
+from synth.config import GateConfig
 
 Scorer = Callable[[list[str]], np.ndarray]
 
@@ -158,7 +159,7 @@ class Gates:
         self.cfg = cfg
         self.decontam_cfg = decontam
         self.index = index
-        if self.index is None and decontam is not None and decontam.enabled and decontam.benchmarks:
+        if self.index is None and decontam is not None and decontam.active:
             self.index = BenchmarkIndex.from_config(decontam)
         self.near_dups = NearDupIndex(threshold=cfg.near_dup_threshold)
         self._scorer = scorer

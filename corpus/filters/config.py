@@ -133,9 +133,23 @@ class FineWebConfig(Section):
     )
 
 
+class BoilerplateConfig(Section):
+    """Licence texts and other legal boilerplate (``corpus/filters/boilerplate.py``):
+    clean prose the other rules keep, and an edu classifier scores 3-4."""
+
+    enabled: bool = Field(True, description="Apply the boilerplate (licence text) rule.")
+    min_phrases: int = Field(
+        3, ge=1, description="Licence signature phrases a text needs before the share counts."
+    )
+    min_term_share: float | None = Field(
+        0.02, description="Drop if at least this share of words are legal terms (None: off)."
+    )
+
+
 class FilterConfig(Section):
-    """The filter stage: language ID, then Gopher repetition, Gopher quality, C4 and
-    FineWeb rules in FineWeb's order; every measured value lands in ``quality``."""
+    """The filter stage: language ID, the licence rule, then Gopher repetition, Gopher
+    quality, C4 and FineWeb rules in FineWeb's order; every measured value lands in
+    ``quality``."""
 
     enabled: bool = Field(True, description="Run the filter stage at all.")
     languages: list[str] = Field(
@@ -158,3 +172,6 @@ class FilterConfig(Section):
     )
     c4: C4Config = Field(default_factory=C4Config, description="C4 line filters.")
     fineweb: FineWebConfig = Field(default_factory=FineWebConfig, description="FineWeb ratios.")
+    boilerplate: BoilerplateConfig = Field(
+        default_factory=BoilerplateConfig, description="Licence texts (legal boilerplate)."
+    )

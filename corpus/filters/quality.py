@@ -1,5 +1,6 @@
-"""All heuristic rule families run over one text, in FineWeb's order: Gopher
-repetition, Gopher quality, C4, FineWeb. Splits are computed once per text and
+"""All heuristic rule families run over one text: the licence (boilerplate) rule on the
+text as read (C4 would cut the lines holding its signature phrases), then in FineWeb's
+order Gopher repetition, Gopher quality, C4, FineWeb. Splits are computed once per text and
 shared; FineWeb sees the text as C4 left it (as in FineWeb's pipeline).
 """
 
@@ -7,11 +8,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from corpus.filters import c4, fineweb, gopher_quality, gopher_repetition
+from corpus.filters import boilerplate, c4, fineweb, gopher_quality, gopher_repetition
 from corpus.filters.config import FilterConfig
 from corpus.filters.rules import Check, CheckResult, TextView, evaluate, first_failure
 
-FAMILIES = ("gopher_repetition", "gopher_quality", "c4", "fineweb")
+FAMILIES = ("boilerplate", "gopher_repetition", "gopher_quality", "c4", "fineweb")
 
 
 @dataclass
@@ -56,6 +57,7 @@ class QualityRules:
 
 
 _MODULES = {
+    "boilerplate": boilerplate,
     "gopher_repetition": gopher_repetition,
     "gopher_quality": gopher_quality,
     "c4": c4,

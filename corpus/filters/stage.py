@@ -5,7 +5,7 @@ Adds columns ``lang`` (str|None), ``lang_score`` (float|None), ``quality``
 ``text_hash`` (signed int64 of the normalised final text, None for dropped docs).
 Drops: ``drop_stage="langid"`` with reason ``empty`` (no text), ``lang:<code>``
 (not a kept language) or ``low_lang_score``; ``drop_stage="quality"`` with the first
-failing rule's reason (``gopher_*``, ``c4_*``, ``fineweb_*``). For kept docs whose
+failing rule's reason (``gopher_*``, ``c4_*``, ``fineweb_*``, ``boilerplate_licence``). For kept docs whose
 lines C4 removed, ``text`` holds the edited text. The run-wide exact-dedup decision
 over ``text_hash`` is the pipeline's (SQL), not this stage's.
 """

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import functools
+import signal
+import sys
 from collections.abc import Callable
 
 import click
@@ -22,6 +24,41 @@ set_option = click.option(
 )
 
 
+def _set_verbosity(ctx: click.Context, param: click.Parameter, value: bool) -> bool:
+    from pipelines import progress
+
+    if value:
+        progress.set_level(progress.VERBOSE if param.name == "verbose" else progress.QUIET)
+    return value
+
+
+verbosity_options = [
+    click.option(
+        "--verbose",
+        "-v",
+        is_flag=True,
+        expose_value=False,
+        callback=_set_verbosity,
+        help="Also show Ray's own logs and progress bars.",
+    ),
+    click.option(
+        "--quiet",
+        "-q",
+        is_flag=True,
+        expose_value=False,
+        callback=_set_verbosity,
+        help="Print nothing but errors.",
+    ),
+]
+
+
+def verbosity(fn: Callable) -> Callable:
+    """``--verbose`` / ``--quiet`` (pipelines.progress levels)."""
+    for option in reversed(verbosity_options):
+        fn = option(fn)
+    return fn
+
+
 def user_errors(fn: Callable) -> Callable:
     """Turn expected user errors (bad config, missing input) into one clean line."""
     from corpus.readers.inputs import InputError
@@ -35,5 +72,12 @@ def user_errors(fn: Callable) -> Callable:
             raise click.ClickException(
                 str(e).splitlines()[0] if str(e) else type(e).__name__
             ) from e
+        except KeyboardInterrupt as e:  # Ctrl-C or SIGTERM (pipelines.run): no traceback
+            sigterm = str(e) == f"signal {signal.SIGTERM}"
+            click.echo(
+                "[primer] interrupted; Ray workers stopped. Rerun the same command to resume.",
+                err=True,
+            )
+            sys.exit(128 + (signal.SIGTERM if sigterm else signal.SIGINT))
 
     return wrapper

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from pipelines.commands._common import set_option, user_errors
+from pipelines.commands._common import set_option, user_errors, verbosity
 
 
 @click.command("demo")
@@ -20,6 +20,7 @@ from pipelines.commands._common import set_option, user_errors
     help="web: the prose sample; code: standard-library source files (code filters, code model).",
 )
 @set_option
+@verbosity
 @user_errors
 def demo_command(output, force, profile, overrides):
     """Run every stage on the embedded sample (Python docs as WARC, package texts as JSONL).
@@ -33,6 +34,7 @@ def demo_command(output, force, profile, overrides):
         primer sql demo-out "SELECT drop_stage, drop_reason, count(*) FROM documents GROUP BY ALL"
     """
     from corpus import ledger
+    from pipelines import progress
     from pipelines.commands.ledger import format_rows
     from pipelines.config import load_config
     from pipelines.run import run_pipeline
@@ -46,8 +48,10 @@ def demo_command(output, force, profile, overrides):
     extra = {"profile": "code"} if profile == "code" else {}
     config = load_config(None, overrides, inputs=inputs, output=output, **extra)
     result = run_pipeline(config, force=force, command="primer demo")
+    if progress.level() < progress.NORMAL:
+        return
     con = ledger.connect(result.out / "corpus.duckdb", read_only=True)
-    funnel = con.execute("SELECT stage, dropped, remaining FROM funnel ORDER BY ord").fetchall()
+    funnel = con.execute(ledger.FUNNEL_DISPLAY_SQL).fetchall()
     kept = con.execute(
         "SELECT count(*), coalesce(sum(n_tokens), 0) FROM documents WHERE kept"
     ).fetchone()

@@ -107,6 +107,7 @@ def stats_command(out):
     Example:
         primer stats out/
     """
+    from corpus import ledger
     from pipelines.inspect_output import (
         INDEX_TABLES,
         PartialOutput,
@@ -130,7 +131,7 @@ def stats_command(out):
                     describe(ledger_path(out).parent),
                 )
             )
-        funnel = con.execute("SELECT stage, dropped, remaining FROM funnel ORDER BY ord").fetchall()
+        funnel = con.execute(ledger.FUNNEL_DISPLAY_SQL).fetchall()
         total, kept, tokens, chars = con.execute(
             "SELECT count(*), count(*) FILTER (kept), coalesce(sum(n_tokens) FILTER (kept), 0),"
             " coalesce(sum(n_chars) FILTER (kept), 0) FROM documents"

@@ -6,7 +6,7 @@ import sys
 
 import click
 
-from pipelines.commands._common import config_option, set_option, user_errors
+from pipelines.commands._common import config_option, set_option, user_errors, verbosity
 
 
 @click.command("run")
@@ -42,6 +42,7 @@ from pipelines.commands._common import config_option, set_option, user_errors
     help="Filter chain and edu model for every input; auto (default) = code for source files.",
 )
 @set_option
+@verbosity
 @user_errors
 def run_command(
     config_path,
@@ -63,10 +64,11 @@ def run_command(
     \b
     Example:
         primer run --input 'shards/*.warc.gz' --input more.jsonl.zst --output out/
-        primer run --config configs/web.yaml --set classify.min_edu_score=2.5
+        primer run --config configs/web.yaml --set classify.min_edu_score=2.5 --quiet
         RAY_ADDRESS=ray://head:10001 primer run --config configs/web.yaml
         primer run --profile code --input 'stack/*.parquet' --input 'repos/' --output out-code/
     """
+    from pipelines import progress
     from pipelines.config import load_config
     from pipelines.run import run_pipeline
     from pipelines.strict import check_reject_rate
@@ -81,6 +83,8 @@ def run_command(
     )
     check_reject_rate(result.out, max_reject_rate, result.run_id)  # ledger written: may exit 1
     c = result.counts
+    if progress.level() < progress.NORMAL:
+        return
     click.echo(
         f"[primer] done: {c.get('documents', 0)} documents read, {c.get('kept', 0)} kept "
         f"({c.get('kept_tokens', 0)} tokens), {c.get('rejects', 0)} rejects\n"

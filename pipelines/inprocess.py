@@ -1,0 +1,109 @@
+"""The Ray backend's operations run in this process, for runs too small to pay for Ray.
+
+Starting Ray, its workers and one Ray Data execution per step costs tens of seconds
+whatever the input; a 20-document run needs none of it. ``ray_backend`` delegates here
+when ``init(local=True)``: the same operations, the same functions and stages, over
+Arrow tables held in memory (so only for inputs that fit: ``ray.local_max_bytes``).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from corpus.stage import Batch, Stage
+
+
+class Dataset:
+    """Blocks (Arrow tables) produced on demand, like a lazy Ray dataset: map steps run as
+    the consumer iterates, so ``iter_batches`` streams (and the progress line moves)."""
+
+    def __init__(self, make: Callable[[], Iterable[pa.Table]]):
+        self._make = make
+
+    def blocks(self) -> Iterator[pa.Table]:
+        return (b for b in self._make() if b.num_rows)
+
+    def table(self) -> pa.Table | None:
+        blocks = list(self.blocks())
+        return pa.concat_tables(blocks, promote_options="default") if blocks else None
+
+
+def _slices(ds: Dataset, size: int | None) -> Iterator[pa.Table]:
+    if size is None:
+        yield from ds.blocks()
+        return
+    table = ds.table()
+    if table is not None:
+        for start in range(0, table.num_rows, size):
+            yield table.slice(start, size)
+
+
+def from_items(items: list[dict[str, Any]]) -> Dataset:
+    return Dataset(lambda: (pa.Table.from_pylist([item]) for item in items))
+
+
+def read_parquet(paths: list[str], columns: list[str] | None = None) -> Dataset:
+    return Dataset(lambda: (pq.read_table(p, columns=columns) for p in paths))
+
+
+def select_columns(ds: Dataset, columns: list[str]) -> Dataset:
+    return Dataset(lambda: (b.select(columns) for b in ds.blocks()))
+
+
+def write_parquet(ds: Dataset, path: str) -> None:
+    os.makedirs(path, exist_ok=True)
+    for i, block in enumerate(ds.blocks()):
+        pq.write_table(block, Path(path) / f"part-{i:05d}.parquet")
+
+
+def iter_batches(ds: Dataset, batch_size: int | None) -> Iterator[pa.Table]:
+    yield from _slices(ds, batch_size)
+
+
+def take_all(ds: Dataset) -> list[dict[str, Any]]:
+    table = ds.table()
+    return table.to_pylist() if table is not None else []
+
+
+def map_stage(ds: Dataset, factory: Callable[[], Stage], batch_size: int) -> Dataset:
+    def make() -> Iterator[pa.Table]:
+        stage = factory()
+        stage.setup()  # once, like one actor
+        for t in _slices(ds, batch_size):
+            yield pa.Table.from_pydict(stage.process(t.to_pydict()))
+
+    return Dataset(make)
+
+
+def map_batches(ds: Dataset, fn: Callable[[Batch], Batch], batch_size: int) -> Dataset:
+    return Dataset(
+        lambda: (pa.Table.from_pydict(fn(t.to_pydict())) for t in _slices(ds, batch_size))
+    )
+
+
+def map_tables(ds: Dataset, fn: Callable[[pa.Table], pa.Table], batch_size: int) -> Dataset:
+    return Dataset(lambda: (fn(t) for t in _slices(ds, batch_size)))
+
+
+def group_map(ds: Dataset, key: str, fn: Callable[[pa.Table], pa.Table]) -> Dataset:
+    """``fn`` once per distinct ``key`` value, on all of that group's rows (no shuffle)."""
+
+    def make() -> Iterator[pa.Table]:
+        table = ds.table()
+        if table is None:
+            return
+        for k in sorted(pc.unique(table.column(key)).to_pylist()):
+            yield fn(table.filter(pc.equal(table.column(key), k)))
+
+    return Dataset(make)
+
+
+def union(ds: Dataset, *others: Dataset) -> Dataset:
+    return Dataset(lambda: (b for d in (ds, *others) for b in d.blocks()))

@@ -1,0 +1,51 @@
+"""Tiny runs skip Ray (``ray.mode: auto``); in-process steps decide exactly as Ray's do."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+
+from pipelines.config import load_config
+from pipelines.run import resolve_mode, run_pipeline
+
+
+def _decisions(out: Path) -> list[tuple]:
+    con = duckdb.connect(str(out / "corpus.duckdb"), read_only=True)
+    try:
+        return con.execute(
+            "SELECT id, kept, drop_stage, drop_reason, duplicate_of, n_tokens FROM documents "
+            "ORDER BY id"
+        ).fetchall()
+    finally:
+        con.close()
+
+
+def test_auto_mode_is_local_only_for_small_inputs_without_a_cluster(web_shards, monkeypatch):
+    monkeypatch.delenv("RAY_ADDRESS", raising=False)
+    monkeypatch.setattr("pipelines.ray_backend.ray_running", lambda: False)
+    files = web_shards["paths"]
+    assert resolve_mode(load_config(), files) == "local"
+    assert resolve_mode(load_config(None, ["ray.local_max_bytes=10"]), files) == "ray"
+    assert resolve_mode(load_config(None, ["ray.mode=ray"]), files) == "ray"
+    monkeypatch.setenv("RAY_ADDRESS", "ray://head:10001")
+    assert resolve_mode(load_config(), files) == "ray"
+
+
+def test_local_mode_decides_like_ray(ray_local, web_shards, tmp_path):
+    sets = ["classify.enabled=false", "shards.max_docs=4"]
+    inputs = tuple(str(p) for p in web_shards["paths"])
+    outs = {}
+    for mode in ("ray", "local"):
+        out = tmp_path / mode
+        cfg = load_config(None, [*sets, f"ray.mode={mode}"], inputs=inputs, output=str(out))
+        run_pipeline(cfg)
+        outs[mode] = out
+    assert _decisions(outs["local"]) == _decisions(outs["ray"])
+    reasons = {r[0]: r[3] for r in _decisions(outs["local"])}
+    assert reasons["b-dup"] == "exact-duplicate" and reasons["b-near"] == "near-duplicate"
+    parts = [sorted(p.name for p in (o / "corpus").glob("part-*")) for o in outs.values()]
+    assert parts[0] == parts[1]
+    assert [(o / "corpus" / parts[0][0]).read_bytes() for o in outs.values()].count(
+        (outs["ray"] / "corpus" / parts[0][0]).read_bytes()
+    ) == 2
