@@ -17,6 +17,8 @@ from classifiers.config import ClassifyConfig
 from corpus.config_base import Section
 from corpus.dedup.config import DedupConfig
 from corpus.filters.config import FilterConfig
+from corpus.pii import PiiConfig
+from corpus.toxicity import ToxicityConfig
 from synth.config import SynthConfig
 
 
@@ -53,6 +55,8 @@ class PipelineConfig(Section):
     tokenizer: str = Field("cl100k_base", description="cl100k_base or a tokenizer.json path")
     reader: ReaderConfig = Field(default_factory=ReaderConfig)
     filters: FilterConfig = Field(default_factory=FilterConfig)
+    pii: PiiConfig = Field(default_factory=PiiConfig)
+    toxicity: ToxicityConfig = Field(default_factory=ToxicityConfig)
     dedup: DedupConfig = Field(default_factory=DedupConfig)
     classify: ClassifyConfig = Field(default_factory=ClassifyConfig)
     synth: SynthConfig = Field(default_factory=SynthConfig)

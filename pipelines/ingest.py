@@ -47,6 +47,10 @@ COLUMN_TYPES: dict[str, pa.DataType] = {
     "text_hash": pa.int64(),
     # every measured filter value, so users re-threshold in SQL: quality['gopher_words']
     "quality": pa.map_(pa.string(), pa.float64()),
+    "pii": pa.map_(pa.string(), pa.int64()),  # per-kind counts (corpus/pii.py)
+    "toxicity": pa.float64(),
+    "toxicity_max": pa.float64(),
+    "toxic_words": pa.int64(),
 }
 
 
@@ -62,6 +66,14 @@ def build_stages(config: PipelineConfig) -> list[Stage]:
         from corpus.decontam import DecontamStage
 
         stages.append(DecontamStage(decontam))
+    if config.pii.enabled:
+        from corpus.pii import PiiStage
+
+        stages.append(PiiStage(config.pii))
+    if config.toxicity.enabled:
+        from corpus.toxicity import ToxicityStage
+
+        stages.append(ToxicityStage(config.toxicity))
     stages.append(TokenStage(config.tokenizer))
     for stage in stages:
         stage.setup()
