@@ -45,10 +45,12 @@ class PiiConfig(Section):
 _EMAIL = re.compile(
     r"(?<![\w.+-])[A-Za-z0-9][A-Za-z0-9._%+-]{0,63}@((?:[A-Za-z0-9-]{1,63}\.)+[A-Za-z]{2,24})\b"
 )
-# +CC (AREA) NNN NNNN or NANP (NNN) NNN-NNNN; separators required between groups.
+# +CC (AREA) NNN NNNN, NANP [1-](NNN) NNN-NNNN, or national 0NN(NN) NNNN NNNN (UK, FR...);
+# separators required between groups, so ids and plain numbers do not match.
 _PHONE = re.compile(
     r"(?<![\w+.-])(?:\+\d{1,3}[ .-]?(?:\(\d{1,4}\)[ .-]?)?\d{1,4}(?:[ .-]\d{2,4}){1,4}"
-    r"|\(\d{3}\)[ .-]?\d{3}[ .-]\d{4}|\d{3}[ .-]\d{3}[ .-]\d{4})(?![\w.-]?\d)"
+    r"|(?:1[ .-])?(?:\(\d{3}\)[ .-]?|\d{3}[ .-])\d{3}[ .-]\d{4}"
+    r"|(?<![0-9A-Z] )0\d{2,4} \d{3,4} \d{3,4}(?! \d))(?![\w.-]?\d)"
 )
 _IPV4 = re.compile(r"(?<![\w.])(?:\d{1,3}\.){3}\d{1,3}(?![\w.]?\d)")
 _IPV6 = re.compile(r"(?<![\w:])(?:[0-9A-Fa-f]{0,4}:){2,7}[0-9A-Fa-f]{0,4}(?![\w:])")

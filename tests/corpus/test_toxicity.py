@@ -29,12 +29,12 @@ def test_model_scores_abuse_high_and_a_lesson_low():
 
 
 def test_stage_drops_clear_cases_only_and_stores_scores():
-    one_insult = CLEAN * 2 + "\n" + ABUSE[:160] + "\n" + CLEAN  # about a fifth is abuse
+    one_insult = CLEAN * 2 + "\n" + ABUSE[:80] + "\n" + CLEAN  # one abusive sentence
     texts = [CLEAN, ABUSE, one_insult, CLEAN]
     urls = [None, None, None, "https://videos.xxx/clip?id=3"]
     out = ToxicityStage(ToxicityConfig()).process(_batch(texts, urls))
     assert out["drop_reason"] == [None, "toxicity:model", None, "toxicity:url"]
-    assert 0.1 < out["toxicity"][2] < 0.5 and out["toxicity_max"][2] > 0.9
+    assert 0.1 < out["toxicity"][2] < 0.5 and out["toxicity_max"][2] > 0.5
     words = ToxicityStage(ToxicityConfig(model=False)).process(_batch(["fuck " * 10 + CLEAN]))
     assert words["drop_reason"] == ["toxicity:words"] and words["toxic_words"] == [10]
     assert words["toxicity"] == [None]
