@@ -175,7 +175,7 @@ def select_source(
     try:
         con.execute(
             f"""
-            CREATE OR REPLACE TEMP TABLE {table} AS
+            CREATE OR REPLACE TABLE {table} AS
             WITH k AS (
               SELECT *, row_number() OVER (PARTITION BY shard ORDER BY source_file, position) - 1
                         AS mix_line
@@ -227,8 +227,9 @@ def build_entries(
     """Append the source's mixture entries to table ``out``: whole passes, then a partial one.
 
     The partial pass walks the source's copies in seeded order and takes each that
-    still fits the remaining budget (a prefix, then first-fit), so a source lands
-    within one small document of its target, streaming (Arrow batches).
+    still fits the remaining budget (a prefix, then first-fit), plus one small copy when
+    overshooting lands closer, so a source lands within half a small document of its
+    target, streaming (Arrow batches).
     """
     name, seed = sp.name, recipe.seed
     cols = "uid, id, shard, line, n_tokens, edu_score"
@@ -245,12 +246,14 @@ def build_entries(
     if gap <= 0:
         return
     order = _key(seed, name, "uid", "copy::VARCHAR", "'partial'")
-    reader = con.execute(
+    cur = con.cursor()  # its own connection: the reader stays open while we insert
+    reader = cur.execute(
         f"""SELECT uid, copy, n_tokens FROM {table} JOIN range({MAX_COPIES}) c(copy) ON c.copy < copies
             ORDER BY {order}, uid, copy"""
     ).to_arrow_reader(65536)
     chosen_uid: list[str] = []
     chosen_copy: list[int] = []
+    smallest: tuple[int, str, int] | None = None  # the smallest copy that did not fit
     tol = recipe.total_tokens * 1e-5  # close enough: stop scanning
     for batch in reader:
         uids, copies, toks = (batch.column(i).to_pylist() for i in range(3))
@@ -259,8 +262,16 @@ def build_entries(
                 chosen_uid.append(uid)
                 chosen_copy.append(copy)
                 gap -= n
+            elif smallest is None or n < smallest[0]:
+                smallest = (n, uid, copy)
         if gap <= tol:
             break
+    # overshoot by a small document when that lands closer than stopping short (cap permitting)
+    if smallest is not None and smallest[0] - gap < gap and not sp.capped:
+        chosen_uid.append(smallest[1])
+        chosen_copy.append(smallest[2])
+    reader.close()
+    cur.close()
     con.register("picked", pa.table({"uid": chosen_uid, "copy": pa.array(chosen_copy, pa.int64())}))
     con.execute(
         f"""INSERT INTO {out}
@@ -271,7 +282,7 @@ def build_entries(
     con.unregister("picked")
 
 
-ENTRIES_DDL = """CREATE OR REPLACE TEMP TABLE entries (
+ENTRIES_DDL = """CREATE OR REPLACE TABLE entries (
   source VARCHAR, uid VARCHAR, id VARCHAR, shard VARCHAR, line BIGINT, n_tokens BIGINT,
   edu_score DOUBLE, epoch BIGINT, copy BIGINT, key UBIGINT)"""
 

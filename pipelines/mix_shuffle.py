@@ -199,7 +199,8 @@ def run_mix(
     state = work / "state.json"
     if out.exists() and any(out.iterdir()) and not state.is_file() and not manifest_path.is_file():
         raise ValueError(f"{out} exists and is not a mix output; choose another --output")
-    plans, con = make_plan(recipe, recipe_path.parent, work / "duckdb-tmp", entries=not dry_run)
+    tmp_dir = None if dry_run else work / "duckdb-tmp"
+    plans, con = make_plan(recipe, recipe_path.parent, tmp_dir, entries=not dry_run)
     for sp in plans:
         if sp.capped:
             _say(
@@ -287,10 +288,8 @@ def _finish(out: Path, recipe, sha: str, plans, buckets: list[int]) -> dict[str,
                 "capped": sp.capped,
             }
         )
-    con.execute(
-        "CREATE TABLE mix_sources AS SELECT * FROM read_json_auto(?)",
-        [str(_dump(work / "sources.json", sources))],
-    )
+    src_file = _dump(work / "sources.json", sources)
+    con.execute(f"CREATE TABLE mix_sources AS SELECT * FROM read_json_auto('{src_file}')")
     con.close()
     tmp.replace(db)
     manifest = {
