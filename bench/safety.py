@@ -18,6 +18,18 @@ e-mail + public-IP subset datatrove's PIIFormatter covers (PII), and the word li
 alone and whole-document model scoring (toxicity). Writes ``bench/results/safety.json``.
 
     nice .venv/bin/python -m bench safety
+
+Measured (seed 0, 2 shared cores under heavy load, CPU time, best of 2): 1,076 planted PII
+items + 388 look-alikes in the 1,247 pages: precision 1.000, recall 1.000 for every kind
+(the planted formats were written by the same hand as the patterns, so read recall as
+"the listed formats are covered"; a UK national number format missed at first was
+added). Natural hits, checked by eye: 35/35 e-mails, 68 phone numbers (all real-looking
+US/AU/UK/SE numbers), 2/2 IPs, 0 cards (3 false ones before the grouping rule: page
+numbers "493 494 495 496 497 498" and a 15-digit id). Throughput: PII stage 1,411 docs/s
+(3.9 MB/s) vs e-mail+IP only 5,014 docs/s (13.7 MB/s); toxicity stage 2,033 docs/s
+(5.6 MB/s) vs word list + URL only 8,718 docs/s (23.8 MB/s) and the model on whole
+documents 3,559 docs/s (9.7 MB/s). Default toxicity drops on the real pages: none (the
+model alone would drop 5, all wrongly, see corpus/toxicity.py).
 """
 
 from __future__ import annotations

@@ -138,12 +138,13 @@ class SourcePlan:
         return asdict(self)
 
 
-def _u(expr: str) -> str:
-    """SQL: a uniform [0, 1) number from md5 of ``expr`` (stable across DuckDB versions)."""
-    return f"(md5_number_lower({expr})::DOUBLE / 18446744073709551616.0)"
+def _u(key: str) -> str:
+    """SQL: a uniform [0, 1) number from a ``_key`` (a 64-bit md5 number)."""
+    return f"({key}::DOUBLE / 18446744073709551616.0)"
 
 
 def _key(seed: int, name: str, *parts: str) -> str:
+    """SQL: 64 bits of md5 over seed, source and ``parts`` (stable across DuckDB versions)."""
     fields = " || '|' || ".join([f"'{seed}'", f"'{name}'", *parts])
     return f"md5_number_lower({fields})"
 
