@@ -199,8 +199,14 @@ def run_mix(
     state = work / "state.json"
     if out.exists() and any(out.iterdir()) and not state.is_file() and not manifest_path.is_file():
         raise ValueError(f"{out} exists and is not a mix output; choose another --output")
+    fresh = not out.exists() or not any(out.iterdir())
     tmp_dir = None if dry_run else work / "duckdb-tmp"
-    plans, con = make_plan(recipe, recipe_path.parent, tmp_dir, entries=not dry_run)
+    try:
+        plans, con = make_plan(recipe, recipe_path.parent, tmp_dir, entries=not dry_run)
+    except Exception:
+        if fresh:  # a recipe that cannot be planned leaves nothing behind
+            shutil.rmtree(out, ignore_errors=True)
+        raise
     for sp in plans:
         if sp.capped:
             _say(

@@ -74,6 +74,7 @@ def _parts(out: Path) -> dict[str, bytes]:
     return {p.name: p.read_bytes() for p in sorted((out / "corpus").glob("*.jsonl.zst"))}
 
 
+@pytest.mark.slow
 def test_mix_matches_recipe_deterministic_and_resumable(runs, tmp_path):
     web, synth = _tokens(runs["web"]), _tokens(runs["synth"])
     # web needs ~9.5 passes, synth ~8.3: a partial pass's last gap (half a document,
@@ -154,6 +155,7 @@ def test_mix_matches_recipe_deterministic_and_resumable(runs, tmp_path):
     assert _parts(tmp_path / "mix-c") != _parts(a)
 
 
+@pytest.mark.slow
 def test_epoch_cap_lowers_the_budget_and_dry_run_writes_nothing(runs, tmp_path):
     web = _tokens(runs["web"])
     recipe = _recipe(
@@ -174,10 +176,8 @@ def test_epoch_cap_lowers_the_budget_and_dry_run_writes_nothing(runs, tmp_path):
     assert abs(src["passes"] - 1.5) < 0.02
 
 
-def test_edu_weights_repeat_documents_per_pass(tmp_path):
-    """Upsampling needs edu scores: a ledger with a hand-set edu_int column (no model)."""
-    from pipelines.mix import Recipe, make_plan
-
+def _ledger_only_run(tmp_path: Path) -> Path:
+    """A ledger with hand-set edu scores (no model, no text): enough to plan."""
     run = tmp_path / "run"
     (run / "corpus").mkdir(parents=True)
     con = duckdb.connect(str(run / "corpus.duckdb"))
@@ -187,6 +187,13 @@ def test_edu_weights_repeat_documents_per_pass(tmp_path):
         " (i % 6)::DOUBLE AS edu_score, (i % 6)::INTEGER AS edu_int FROM range(600) t(i)"
     )
     con.close()
+    return run
+
+
+def test_edu_weights_repeat_documents_per_pass(tmp_path):
+    from pipelines.mix import Recipe, make_plan
+
+    run = _ledger_only_run(tmp_path)
     recipe = Recipe.model_validate(
         {
             "total_tokens": 1,
@@ -213,21 +220,23 @@ def test_edu_weights_repeat_documents_per_pass(tmp_path):
     assert 2 < copies[4.0] < 4
 
 
-def test_recipe_errors_are_one_line(runs, tmp_path):
+def test_recipe_errors_are_one_line(tmp_path):
+    run = _ledger_only_run(tmp_path)
     bad = _recipe(
         tmp_path / "bad.yaml",
         total_tokens=10,
-        sources=[{"name": "a", "run": str(runs["web"]), "share": 0.5}],
+        sources=[{"name": "a", "run": str(run), "share": 0.5}],
     )
     with pytest.raises(ConfigError, match="shares must sum to 1"):
         load_recipe(bad)
     where = _recipe(
         tmp_path / "w.yaml",
         total_tokens=10,
-        sources=[{"name": "a", "run": str(runs["web"]), "share": 1, "where": "nope > 1"}],
+        sources=[{"name": "a", "run": str(run), "share": 1, "where": "nope > 1"}],
     )
     result = CliRunner().invoke(main, ["mix", "--recipe", str(where), "-o", str(tmp_path / "o")])
     assert result.exit_code != 0 and "bad where" in result.output
+    assert not (tmp_path / "o").exists()
     missing = _recipe(
         tmp_path / "m.yaml",
         total_tokens=10,
