@@ -248,8 +248,9 @@ def build_entries(
         return
     order = _key(seed, name, "uid", "copy::VARCHAR", "'partial'")
     cur = con.cursor()  # its own connection: the reader stays open while we insert
-    reader = cur.execute(
-        f"""SELECT uid, copy, n_tokens FROM {table} JOIN range({MAX_COPIES}) c(copy) ON c.copy < copies
+    reader = cur.sql(
+        f"""SELECT uid, copy, n_tokens FROM {table}
+            JOIN range({MAX_COPIES}) c(copy) ON c.copy < copies
             ORDER BY {order}, uid, copy"""
     ).to_arrow_reader(65536)
     chosen_uid: list[str] = []
