@@ -25,7 +25,10 @@ CREATE TABLE IF NOT EXISTS runs (
 )"""
 
 # Funnel order; stages not listed here (new ones) are appended after these.
-FUNNEL_STAGES = ("read", "langid", "quality", "decontam", "exact-dedup", "near-dedup", "classify")
+FUNNEL_STAGES = (
+    "read", "langid", "quality", "decontam", "pii", "toxicity", "exact-dedup", "near-dedup",
+    "classify",
+)  # fmt: skip
 
 # First stage that dropped a document wins; later global stages only see survivors.
 _EMPTY = {

@@ -18,6 +18,8 @@ from corpus.config_base import Section
 from corpus.decontam_config import DecontamConfig
 from corpus.dedup.config import DedupConfig
 from corpus.filters.config import FilterConfig
+from corpus.pii import PiiConfig
+from corpus.toxicity import ToxicityConfig
 from pipelines.profiles import ProfileName, ProfilesConfig
 from pipelines.serve.config import ServeConfig
 from synth.config import SynthConfig
@@ -81,6 +83,8 @@ class PipelineConfig(Section):
         default_factory=DecontamConfig,
         description="drop web documents holding benchmark test items (shipped sets by default)",
     )
+    pii: PiiConfig = Field(default_factory=PiiConfig)
+    toxicity: ToxicityConfig = Field(default_factory=ToxicityConfig)
     dedup: DedupConfig = Field(default_factory=DedupConfig)
     classify: ClassifyConfig = Field(default_factory=ClassifyConfig)
     synth: SynthConfig = Field(default_factory=SynthConfig)

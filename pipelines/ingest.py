@@ -48,6 +48,10 @@ COLUMN_TYPES: dict[str, pa.DataType] = {
     "profile": pa.string(),  # web or code (pipelines.profiles)
     # every measured filter value, so users re-threshold in SQL: quality['gopher_words']
     "quality": pa.map_(pa.string(), pa.float64()),
+    "pii": pa.map_(pa.string(), pa.int64()),  # per-kind counts (corpus/pii.py)
+    "toxicity": pa.float64(),
+    "toxicity_max": pa.float64(),
+    "toxic_words": pa.int64(),
 }
 
 
@@ -66,6 +70,14 @@ def build_stages(config: PipelineConfig, profile: str = "web") -> list[Stage]:
         from corpus.decontam import DecontamStage
 
         stages.append(DecontamStage(config.decontam))
+    if config.pii.enabled:
+        from corpus.pii import PiiStage
+
+        stages.append(PiiStage(config.pii))
+    if config.toxicity.enabled:
+        from corpus.toxicity import ToxicityStage
+
+        stages.append(ToxicityStage(config.toxicity))
     stages.append(TokenStage(config.tokenizer))
     for stage in stages:
         stage.setup()
