@@ -110,11 +110,11 @@ def main(argv: list[str] | None = None) -> None:
     backend = LocalGGUFBackend(LocalConfig(runtime=args.runtime, threads=args.threads))
     backend.load()  # before listening: a client that can connect gets answers at once
     server = ThreadingHTTPServer((args.host, args.port), make_handler(backend))
-    signal.signal(signal.SIGTERM, lambda *_: threading.Thread(target=server.shutdown).start())
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # unwinds serve_forever below
     print(f"serving {MODEL_NAME} on http://{args.host}:{server.server_port}/v1", flush=True)
     try:
         server.serve_forever()
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, SystemExit):
         pass
     finally:
         server.server_close()
