@@ -269,16 +269,21 @@ def bench_local(n: int, max_new_tokens: int = 160, threads: int = 2) -> dict[str
         out[f"{r}_load_s"] = round(time.perf_counter() - t, 1)
     gens: dict[str, list[Any]] = {r: [] for r in runtimes}
     secs = dict.fromkeys(runtimes, 0.0)
+    cpu = dict.fromkeys(runtimes, 0.0)  # CPU seconds of all threads: less load-dependent
     for p in prompts:
         for r, b in backends.items():
-            t = time.perf_counter()
+            t, c = time.perf_counter(), time.process_time()
             gens[r] += b.generate([p.messages])
             secs[r] += time.perf_counter() - t
+            cpu[r] += time.process_time() - c
     out["loadavg_end"] = os.getloadavg()
     for r in runtimes:
         tokens = sum(g.usage.get("completion_tokens", 0) for g in gens[r])
         out[f"{r}_tokens"] = tokens
         out[f"{r}_tokens_per_s"] = round(tokens / secs[r], 2)
+        # What `threads` idle cores would give if every CPU second were this process's:
+        # tokens per CPU second x threads (spin-waiting threads make it an underestimate).
+        out[f"{r}_tokens_per_cpu_s_x_threads"] = round(tokens / cpu[r] * threads, 2)
     default = runtimes[0]
     out["default_runtime"] = default
     out["tokens_per_s"] = out[f"{default}_tokens_per_s"]
@@ -358,7 +363,8 @@ def _print_local(lo: dict[str, Any]) -> None:
         if f"{r}_tokens_per_s" in lo:
             print(
                 f"  {r:<13} {lo[f'{r}_tokens_per_s']:>6} tokens/s "
-                f"({lo[f'{r}_tokens']} tokens, load {lo[f'{r}_load_s']} s)"
+                f"({lo[f'{r}_tokens']} tokens, load {lo[f'{r}_load_s']} s); per CPU second "
+                f"x {lo['threads']} threads: {lo[f'{r}_tokens_per_cpu_s_x_threads']}"
             )
     if "speedup_ct2_vs_transformers" in lo:
         print(f"  ctranslate2 / transformers: {lo['speedup_ct2_vs_transformers']}x")
