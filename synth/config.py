@@ -58,7 +58,7 @@ class LocalConfig(Section):
     when it is installed, else by transformers."""
 
     runtime: Literal["auto", "ctranslate2", "transformers"] = Field(
-        "auto", description="auto: ctranslate2 when installed (~2x faster), else transformers"
+        "auto", description="auto: ctranslate2 when installed (faster), else transformers"
     )
 
     gguf_dir: str | None = Field(

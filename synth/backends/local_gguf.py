@@ -5,8 +5,8 @@ not textbook quality: a 270M model writes short, often repetitive or wrong text.
 ``repetition_penalty`` and ``no_repeat_ngram_size`` are on because a model this small
 loops without them.
 
-Two runtimes (``synth.local.runtime``): CTranslate2 int8 (``local_ct2``, about twice
-as fast on 2 cores) when it is installed, else transformers in float32. Both start from
+Two runtimes (``synth.local.runtime``): CTranslate2 int8 (``local_ct2``, the fast one:
+``python -m bench synth`` compares them) when installed, else transformers in float32. Both start from
 the Hugging Face copy of the GGUF: loading the GGUF through transformers de-quantises
 every tensor and converts the tokenizer (~40 s, minutes on a loaded machine), so the
 first load saves that copy next to the GGUF and later loads read it. Every step and
