@@ -14,11 +14,14 @@ Inputs, all rebuilt reproducibly from ../shared/data (seed 0):
   passages and the 2,070 label texts. Speed vs the naive approach
   (a Python set of 13-gram strings per benchmark, as in GPT-3-era scripts).
 - local backend: Gemma 3 270M writes ``--local N`` (default 4) short sections for
-  OpenStax topics; near-dup rate (verified Jaccard >= 0.8 among them) and mean edu score
-  of the cleaned text, next to the same model's mean score on random C4 pages.
+  OpenStax topics with each runtime (CTranslate2 int8, transformers float32; 2 threads,
+  prompts alternated), tokens/s of each and the load average; near-dup rate (verified
+  Jaccard >= 0.8 among them) and mean edu score of the default runtime's cleaned text,
+  next to the same model's mean score on random C4 pages.
 
 Run: ``python -m bench synth``; ``python -m bench.synth --requests 0 --local 0`` reruns only
-the decontamination part (other parts keep their figures in the results file).
+the decontamination part, ``--requests 0 --decontam 0`` only the local backend (other parts
+keep their figures in the results file).
 """
 
 from __future__ import annotations
@@ -242,7 +245,12 @@ def bench_decontam(per_bench: int = 150) -> dict[str, Any]:
 
 
 # --- local backend ------------------------------------------------------------------
-def bench_local(n: int, max_new_tokens: int = 160) -> dict[str, Any]:
+def bench_local(n: int, max_new_tokens: int = 160, threads: int = 2) -> dict[str, Any]:
+    """Both runtimes of the local backend on the same prompts, one prompt each in turn (so
+    a change in machine load hits both alike); quality figures for the default runtime."""
+    import os
+
+    from synth.backends import local_ct2
     from synth.backends.local_gguf import LocalGGUFBackend
     from synth.config import LocalConfig
     from synth.gates import NearDupIndex, clean_generation
@@ -251,24 +259,48 @@ def bench_local(n: int, max_new_tokens: int = 160) -> dict[str, Any]:
 
     topics = topics_from_toc(SHARED / "textbooks" / "openstax-intro-python.jsonl.gz")
     prompts = plan_prompts(topics, n, seed=0, formats=("textbook", "tutorial"))
-    backend = LocalGGUFBackend(LocalConfig(max_new_tokens=max_new_tokens))
-    t = time.perf_counter()
-    backend.load()
-    load_s = time.perf_counter() - t
-    t = time.perf_counter()
-    gens = backend.generate([p.messages for p in prompts])
-    gen_s = time.perf_counter() - t
-    texts = [clean_generation(g.text or "", p.format) for g, p in zip(gens, prompts, strict=True)]
-    tokens = sum(g.usage.get("completion_tokens", 0) for g in gens)
+    runtimes = (["ctranslate2"] if local_ct2.available() else []) + ["transformers"]
+    cfg = LocalConfig(max_new_tokens=max_new_tokens, threads=threads)
+    backends = {r: LocalGGUFBackend(cfg, log=lambda _m: None, runtime=r) for r in runtimes}
+    out: dict[str, Any] = {"documents": n, "threads": threads, "loadavg_start": os.getloadavg()}
+    for r, b in backends.items():
+        t = time.perf_counter()
+        b.load()
+        out[f"{r}_load_s"] = round(time.perf_counter() - t, 1)
+    gens: dict[str, list[Any]] = {r: [] for r in runtimes}
+    secs = dict.fromkeys(runtimes, 0.0)
+    cpu = dict.fromkeys(runtimes, 0.0)  # CPU seconds of all threads: less load-dependent
+    for p in prompts:
+        for r, b in backends.items():
+            t, c = time.perf_counter(), time.process_time()
+            gens[r] += b.generate([p.messages])
+            secs[r] += time.perf_counter() - t
+            cpu[r] += time.process_time() - c
+    out["loadavg_end"] = os.getloadavg()
+    for r in runtimes:
+        tokens = sum(g.usage.get("completion_tokens", 0) for g in gens[r])
+        out[f"{r}_tokens"] = tokens
+        out[f"{r}_tokens_per_s"] = round(tokens / secs[r], 2)
+        # What `threads` idle cores would give if every CPU second were this process's:
+        # tokens per CPU second x threads (spin-waiting threads make it an underestimate).
+        out[f"{r}_tokens_per_cpu_s_x_threads"] = round(tokens / cpu[r] * threads, 2)
+    default = runtimes[0]
+    out["default_runtime"] = default
+    out["tokens_per_s"] = out[f"{default}_tokens_per_s"]
+    if len(runtimes) == 2:
+        out["speedup_ct2_vs_transformers"] = round(
+            out["ctranslate2_tokens_per_s"] / out["transformers_tokens_per_s"], 2
+        )
+    texts = [
+        clean_generation(g.text or "", p.format)
+        for g, p in zip(gens[default], prompts, strict=True)
+    ]
     dups = NearDupIndex(0.8).check_and_add([p.prompt_id for p in prompts], texts)
-    out: dict[str, Any] = {
-        "documents": n,
-        "load_s": round(load_s, 1),
-        "tokens_per_s": round(tokens / gen_s, 2),
-        "mean_words": round(float(np.mean([len(t.split()) for t in texts])), 1),
-        "near_dup_rate": round(sum(d is not None for d in dups) / n, 3),
-        "samples": [t[:300] for t in texts[:2]],
-    }
+    out.update(
+        mean_words=round(float(np.mean([len(t.split()) for t in texts])), 1),
+        near_dup_rate=round(sum(d is not None for d in dups) / n, 3),
+        samples=[t[:300] for t in texts[:2]],
+    )
     try:
         from classifiers.model import load_edu_model
 
@@ -322,10 +354,24 @@ def _print_decontam(d: dict[str, Any]) -> None:
 
 
 def _print_local(lo: dict[str, Any]) -> None:
+    load = " / ".join(f"{x:.1f}" for x in lo["loadavg_start"])
     print(
-        f"local Gemma 3 270M: {lo['documents']} docs, load {lo['load_s']} s, {lo['tokens_per_s']} tokens/s"
+        f"local Gemma 3 270M: {lo['documents']} docs x 2 runtimes, {lo['threads']} threads, "
+        f"load average at start {load}"
     )
-    print(f"  near-dup rate {lo['near_dup_rate']}, mean words {lo['mean_words']}")
+    for r in ("ctranslate2", "transformers"):
+        if f"{r}_tokens_per_s" in lo:
+            print(
+                f"  {r:<13} {lo[f'{r}_tokens_per_s']:>6} tokens/s "
+                f"({lo[f'{r}_tokens']} tokens, load {lo[f'{r}_load_s']} s); per CPU second "
+                f"x {lo['threads']} threads: {lo[f'{r}_tokens_per_cpu_s_x_threads']}"
+            )
+    if "speedup_ct2_vs_transformers" in lo:
+        print(f"  ctranslate2 / transformers: {lo['speedup_ct2_vs_transformers']}x")
+    print(
+        f"  default ({lo['default_runtime']}): near-dup rate {lo['near_dup_rate']}, "
+        f"mean words {lo['mean_words']}"
+    )
     if lo.get("mean_edu_score") is not None:
         print(
             f"  mean edu score {lo['mean_edu_score']} (random C4 pages: {lo['mean_edu_score_random_c4']})"
@@ -342,6 +388,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument(
         "--requests", type=int, default=2000, help="client requests (0: skip the client part)"
     )
+    ap.add_argument("--decontam", type=int, default=1, help="0: skip the decontamination part")
     args = ap.parse_args(argv or [])
     if not SHARED.is_dir():
         raise SystemExit(f"{SHARED} is absent: the synth bench builds its inputs from it")
@@ -351,8 +398,9 @@ def main(argv: list[str] | None = None) -> None:
     if args.requests:
         results["client"] = bench_client(args.requests)
         _print_client(results["client"])
-    results["decontam"] = bench_decontam()
-    _print_decontam(results["decontam"])
+    if args.decontam:
+        results["decontam"] = bench_decontam()
+        _print_decontam(results["decontam"])
     if args.local:
         results["local"] = bench_local(args.local)
         _print_local(results["local"])
