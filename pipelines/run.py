@@ -29,7 +29,7 @@ import duckdb
 import pyarrow.parquet as pq
 
 from corpus import ledger
-from corpus.readers.inputs import expand_inputs
+from corpus.readers.inputs import InputError, expand_inputs
 from corpus.stage import Resources
 from pipelines import ray_backend as rb
 from pipelines.config import PipelineConfig
@@ -255,8 +255,10 @@ def _run_steps(config, layout, files, until, force, against, result: RunResult) 
     state_file.unlink(missing_ok=True)
 
     if not any((layout.work / "docs").glob("*/*.parquet")):
-        raise RuntimeError(
-            f"no documents in any input ({len(files)} file(s)); see the rejects above"
+        # A user error (every input is junk), not a crash: one line, exit 1.
+        raise InputError(
+            f"no documents in any input ({len(files)} file(s)); every record was rejected"
+            f" (see {layout.work / 'rejects'} or rerun with --verbose)"
         )
     n_exact = exact_dedup(layout.docs_glob(), layout.work / "exact.parquet")
     _say(f"exact dedup: {n_exact} duplicate(s)")

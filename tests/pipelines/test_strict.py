@@ -51,3 +51,12 @@ def test_junk_file_fails_the_run_after_the_ledger_is_written(
     strict = _run(out, [tmp_path / "in"], "--max-reject-rate", "0.2")
     assert strict.exit_code == 1 and "2 input file(s)" in strict.output
     assert "a.jsonl: 8 documents, 3 rejects (27%)" in strict.output
+
+
+def test_only_junk_inputs_is_one_clean_error(tmp_path):
+    junk = tmp_path / "upload.jsonl"
+    junk.write_bytes(random.Random(1).randbytes(5_000))
+    result = _run(tmp_path / "out", [junk], "--set", "ray.mode=local")
+    assert result.exit_code == 1, result.output
+    assert "no documents in any input (1 file(s))" in result.output
+    assert "Traceback" not in result.output and result.exception.__class__ is SystemExit
