@@ -28,8 +28,12 @@ from pipelines.report_sql import Result, Run
 
 KEPT, DROPPED, OTHER = "#2a9d8f", "#e76f51", "#8d99ae"
 # One color per stage, the same in every run of a comparison.
-_PALETTE = ["#8d99ae", "#2a9d8f", "#e76f51", "#6a4c93", "#f4a261", "#e9c46a", "#264653"]
-STAGE_COLORS = dict(zip(FUNNEL_STAGES, _PALETTE, strict=True))
+_PALETTE = [
+    "#8d99ae", "#2a9d8f", "#e76f51", "#6a4c93", "#b5838d", "#9c6644", "#f4a261", "#e9c46a",
+    "#264653", "#5e548e",
+]  # fmt: skip
+# "code" is inserted after "quality" only in runs with a code profile.
+STAGE_COLORS = dict(zip((*FUNNEL_STAGES, "code"), _PALETTE, strict=True))
 HEIGHT = 380
 
 
