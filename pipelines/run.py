@@ -434,7 +434,9 @@ def _classify_profile(config: PipelineConfig, layout: Layout, profile: str) -> N
         sql += f" AND uid NOT IN (SELECT uid FROM read_parquet({[str(p) for p in scored]!r}))"
     inputs = _export(layout, sql, layout.work / "classify_input")
     n_todo = sum(pq.read_metadata(p).num_rows for p in inputs)
-    _say(f"classify ({profile}): {n_todo} document(s) to score, {len(scored)} cached batch file(s)")
+    if profile == "web" or n_todo:  # web-only runs say nothing about the code model
+        name = "classify" if profile == "web" else f"classify ({profile})"
+        _say(f"{name}: {n_todo} document(s) to score, {len(scored)} cached batch file(s)")
     if n_todo:
         _ray_init(config)
         cfg = config.classify
