@@ -244,3 +244,54 @@ def test_recipe_errors_are_one_line(tmp_path):
     )
     result = CliRunner().invoke(main, ["mix", "--recipe", str(missing), "-o", str(tmp_path / "o")])
     assert result.exit_code != 0 and "no corpus.duckdb" in result.output
+
+
+@pytest.mark.slow
+def test_recipe_over_the_demo_output_and_a_synthetic_output(tmp_path, ray_local):
+    """The issue's case: the demo's corpus (classified, edu >= 3) plus a `primer run` whose
+    documents were all written by an LLM (a real HTTP server answering as the LLM)."""
+    from pipelines.demo import sample_paths
+    from synth.backends.stub_server import StubChatServer
+    from tests.synth.test_run import writer
+
+    demo = tmp_path / "demo"
+    run_pipeline(load_config(None, [], inputs=tuple(map(str, sample_paths())), output=str(demo)))
+    synth = tmp_path / "synth"
+    with StubChatServer(writer) as server:
+        overrides = [
+            "synth.enabled=true",
+            "synth.backend=openai",
+            f"synth.openai.endpoint={server.url}",
+            "synth.openai.model=stub-llm",
+            "synth.n=12",
+            "synth.gates.min_words=20",
+            "synth.gates.edu_score=false",
+            # the stand-in author writes word salad: web rules and the edu model would drop it
+            "filters.enabled=false",
+            "classify.enabled=false",
+        ]
+        run_pipeline(load_config(None, overrides, output=str(synth)))
+    web, syn = _tokens(demo, "edu_score >= 3"), _tokens(synth)
+    assert web > 10_000 and syn > 500
+    # the demo source takes exactly 2 passes; the synthetic one 8.5 (its last, partial pass
+    # misses at most half a ~130-token document: well under 1%)
+    total = 2 * web + round(8.5 * syn)
+    shares = {"demo": 2 * web / total, "synth": 1 - 2 * web / total}
+    recipe = _recipe(
+        tmp_path / "r.yaml",
+        total_tokens=total,
+        seed=3,
+        sources=[
+            {"name": "demo", "run": str(demo), "where": "edu_score >= 3", "share": shares["demo"]}
+            | {"max_epochs": 2},
+            {"name": "synth", "run": str(synth), "share": shares["synth"], "max_epochs": 9},
+        ],
+    )
+    manifest = run_mix(recipe, tmp_path / "mix")
+    by_name = {s["name"]: s for s in manifest["sources"]}
+    for name, share in shares.items():
+        assert abs(by_name[name]["tokens"] - share * total) <= 0.01 * share * total, by_name
+    docs = _records(tmp_path / "mix")
+    assert {d["metadata"]["mix_source"] for d in docs} == {"demo", "synth"}
+    synthetic = [d for d in docs if d["metadata"]["mix_source"] == "synth"]
+    assert synthetic and all(d["metadata"].get("source") == "synthetic" for d in synthetic)
