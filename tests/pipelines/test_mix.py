@@ -172,8 +172,12 @@ def test_epoch_cap_lowers_the_budget_and_dry_run_writes_nothing(runs, tmp_path):
     assert not (out / "manifest.json").exists()
     manifest = run_mix(recipe, tmp_path / "capped")
     (src,) = manifest["sources"]
-    assert src["capped"] and abs(src["tokens"] - 1.5 * web) <= 0.01 * web
-    assert abs(src["passes"] - 1.5) < 0.02
+    # The half pass is whole documents: it may miss 1.5 passes by up to one document.
+    con = duckdb.connect(str(runs["web"] / "corpus.duckdb"), read_only=True)
+    (biggest,) = con.execute("SELECT max(n_tokens) FROM documents WHERE kept").fetchone()
+    con.close()
+    assert src["capped"] and abs(src["tokens"] - 1.5 * web) <= biggest
+    assert abs(src["passes"] - 1.5) <= biggest / web
 
 
 def _ledger_only_run(tmp_path: Path) -> Path:
