@@ -10,10 +10,29 @@ and the raw answer, never guessed, so bad annotations can be audited or re-sent.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
-from typing import Any
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any, Protocol
 
-from synth.backends.openai_http import ChatClient
+
+class Answer(Protocol):
+    """One judge answer: the text (None on failure), the model that wrote it, the error."""
+
+    text: str | None
+    model: str | None
+    error: str | None
+
+
+class Judge(Protocol):
+    """What annotation needs from an LLM: answers to chat prompts, in order.
+
+    The CLI fills it with synth's OpenAI-compatible HTTP client; classifiers never
+    imports synth (layering: classifiers -> corpus only).
+    """
+
+    model: str
+
+    def complete(self, prompts: Sequence[list[dict[str, str]]]) -> Sequence[Answer]: ...
+
 
 MAX_CHARS = 2000  # the judge sees what the training labels saw (texts cut at 2,000 chars)
 
@@ -81,7 +100,7 @@ def parse_score(answer: str | None) -> int | None:
 
 
 def annotate_records(
-    records: Iterable[dict[str, Any]], client: ChatClient, batch_size: int = 256
+    records: Iterable[dict[str, Any]], client: Judge, batch_size: int = 256
 ) -> Iterator[dict[str, Any]]:
     """Yield ``{id, text, score, raw, model}`` (plus ``error`` on failed requests) per record.
 

@@ -3,9 +3,10 @@
 For GPU clusters. ``ray.data.llm`` needs ``pip install 'primer-corpus[vllm]'``
 (``ray[llm]``, which brings vLLM) and one GPU per engine replica x tensor-parallel
 size. Everything up to the engine is plain data (``processor_config_kwargs``,
-``sampling_params``, ``rows_from_prompts``), so it is tested without a GPU; the Ray
-import happens only inside ``generate`` (through ``pipelines.ray_backend``), and a missing runtime raises
-``BackendUnavailable`` saying what to install.
+``sampling_params``, ``rows_from_prompts``), so it is tested without a GPU. The engine
+itself (Ray Data + vLLM) lives in ``pipelines.vllm_engine``, which registers it in
+``synth.backends``' engine registry: synth never imports pipelines or Ray. A missing
+runtime or engine raises ``BackendUnavailable`` saying what to do.
 
 Run on a cluster (head node, model weights reachable from every GPU node)::
 
@@ -20,6 +21,7 @@ import importlib.util
 from collections.abc import Sequence
 from typing import Any
 
+from synth.backends import EngineGenerate, engine
 from synth.backends.base import BackendUnavailable, Generation, Messages
 from synth.config import VLLMConfig
 
@@ -66,19 +68,23 @@ def missing_runtime() -> str | None:
 class VLLMBackend:
     name = "vllm"
 
-    def __init__(self, cfg: VLLMConfig) -> None:
+    def __init__(self, cfg: VLLMConfig, generate: EngineGenerate | None = None) -> None:
         self.cfg = cfg
         self.model = cfg.model_source
+        self._generate = generate  # None: the engine registered under "vllm" at call time
 
     def generate(self, prompts: Sequence[Messages]) -> list[Generation]:
         reason = missing_runtime()
         if reason:
             raise BackendUnavailable(reason)
-        from pipelines import ray_backend as rb  # the one module that speaks Ray
-
-        rb.init()
+        run_engine = self._generate or engine("vllm")
+        if run_engine is None:
+            raise BackendUnavailable(
+                "no vLLM engine is registered: run the vllm backend through primer "
+                "(`primer synth --backend vllm`), which registers pipelines.vllm_engine"
+            )
         params = sampling_params(self.cfg)
-        out = rb.llm_generate(
+        out = run_engine(
             processor_config_kwargs(self.cfg),
             rows_from_prompts(prompts),
             preprocess=lambda row: {
