@@ -45,6 +45,7 @@ test-fast: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports --no-cache
 
 # The bench extra (datatrove + spaCy, the comparison baselines) is installed on first use.
 BENCH_STAMP := $(VENV)/.installed-bench
