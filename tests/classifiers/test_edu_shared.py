@@ -23,6 +23,7 @@ def test_shipped_model_is_small_and_documented():
     assert "random web" in card and "Spearman" in card
 
 
+@pytest.mark.slow  # ~30 s: MiniLM over 300 labelled pages
 def test_shipped_model_floor_on_labelled_subset(shared_data):
     rows = [json.loads(x) for x in (shared_data / "labels" / "edu-annotations.jsonl").open()]
     rows = random.Random(0).sample(rows, 120)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import gzip
 import json
 
+import pytest
 import zstandard
 
 from pipelines.config import load_config
@@ -23,6 +24,7 @@ def _good(prefix: str, n: int, start: int) -> list[bytes]:
     ]
 
 
+@pytest.mark.ray
 def test_bad_files_are_rejected_with_reasons_and_good_docs_survive(ray_local, tmp_path):
     d = tmp_path / "in"
     d.mkdir()

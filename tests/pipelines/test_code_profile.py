@@ -71,6 +71,7 @@ def _web(tmp_path):
     return p
 
 
+@pytest.mark.ray
 @pytest.mark.slow
 def test_auto_profile_routes_by_input(ray_local, tmp_path):
     out = tmp_path / "out"
@@ -103,6 +104,7 @@ def _tiny_model(path):
     return path
 
 
+@pytest.mark.ray
 @pytest.mark.slow
 def test_forced_code_profile_scores_stack_rows(ray_local, tmp_path):
     stack = tmp_path / "stack.jsonl"

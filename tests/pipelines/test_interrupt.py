@@ -29,6 +29,7 @@ def _inputs(tmp_path: Path, n: int = 40) -> Path:
     return src
 
 
+@pytest.mark.ray
 def test_rerun_marks_a_stale_run_interrupted_and_removes_temp_files(ray_local, tmp_path):
     src, out = _inputs(tmp_path, 6), tmp_path / "out"
     sets = ["classify.enabled=false", "dedup.enabled=false"]

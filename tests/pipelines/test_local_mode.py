@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import duckdb
+import pytest
 
 from pipelines.config import load_config
 from pipelines.run import resolve_mode, run_pipeline
@@ -32,6 +33,7 @@ def test_auto_mode_is_local_only_for_small_inputs_without_a_cluster(web_shards, 
     assert resolve_mode(load_config(), files) == "ray"
 
 
+@pytest.mark.ray
 def test_local_mode_decides_like_ray(ray_local, web_shards, tmp_path):
     sets = ["classify.enabled=false", "shards.max_docs=4"]
     inputs = tuple(str(p) for p in web_shards["paths"])

@@ -74,6 +74,7 @@ def _parts(out: Path) -> dict[str, bytes]:
     return {p.name: p.read_bytes() for p in sorted((out / "corpus").glob("*.jsonl.zst"))}
 
 
+@pytest.mark.ray
 @pytest.mark.slow
 def test_mix_matches_recipe_deterministic_and_resumable(runs, tmp_path):
     web, synth = _tokens(runs["web"]), _tokens(runs["synth"])
@@ -155,6 +156,7 @@ def test_mix_matches_recipe_deterministic_and_resumable(runs, tmp_path):
     assert _parts(tmp_path / "mix-c") != _parts(a)
 
 
+@pytest.mark.ray
 @pytest.mark.slow
 def test_epoch_cap_lowers_the_budget_and_dry_run_writes_nothing(runs, tmp_path):
     web = _tokens(runs["web"])
@@ -250,6 +252,7 @@ def test_recipe_errors_are_one_line(tmp_path):
     assert result.exit_code != 0 and "no corpus.duckdb" in result.output
 
 
+@pytest.mark.ray
 @pytest.mark.slow
 def test_recipe_over_the_demo_output_and_a_synthetic_output(tmp_path, ray_local):
     """The issue's case: the demo's corpus (classified, edu >= 3) plus a `primer run` whose

@@ -70,6 +70,7 @@ def drops_of(out: Path) -> dict[str, dict]:
     return {r["uid"]: r for r in pq.read_table(out / "near_dups.parquet").to_pylist()}
 
 
+@pytest.mark.ray
 @pytest.mark.slow
 def test_near_dedup_then_against_an_earlier_run(ray_local, corpus):
     out = corpus["tmp"] / "out1"
@@ -115,6 +116,7 @@ def test_near_dedup_then_against_an_earlier_run(ray_local, corpus):
     assert kept2 == {"c:1"}
 
 
+@pytest.mark.ray
 @pytest.mark.slow
 def test_verify_removes_lsh_false_positives_and_keep_policies(ray_local, tmp_path):
     rng = np.random.default_rng(3)
@@ -140,6 +142,7 @@ def test_verify_removes_lsh_false_positives_and_keep_policies(ray_local, tmp_pat
     assert {k: v["duplicate_of"] for k, v in drops_of(tmp_path / "score").items()} == {"x:3": "x1"}
 
 
+@pytest.mark.ray
 def test_dedup_command_on_jsonl_inputs(ray_local, tmp_path):
     import zstandard
     from click.testing import CliRunner

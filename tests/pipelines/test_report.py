@@ -117,6 +117,7 @@ def assert_clean(b: Browser, page: Path) -> None:
     assert set(ev.requests) == {page.as_uri()}, ev.requests
 
 
+@pytest.mark.ray
 @pytest.mark.slow
 @needs_chromium
 def test_page_renders_every_plot_offline_without_errors(demo_page):
@@ -139,6 +140,7 @@ def test_page_renders_every_plot_offline_without_errors(demo_page):
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
+@pytest.mark.ray
 @pytest.mark.slow
 @needs_chromium
 def test_document_script_is_shown_as_text_and_does_not_run(demo_page):
@@ -157,6 +159,7 @@ def test_document_script_is_shown_as_text_and_does_not_run(demo_page):
     assert b.events.dialogs == []
 
 
+@pytest.mark.ray
 @pytest.mark.slow
 @needs_chromium
 def test_numbers_on_the_page_equal_sql_over_the_ledger(demo_page):
@@ -210,6 +213,7 @@ def test_numbers_on_the_page_equal_sql_over_the_ledger(demo_page):
     assert samples and all(levels[i] == level for level, i in samples)
 
 
+@pytest.mark.ray
 @pytest.mark.slow
 @needs_chromium
 def test_compare_shows_two_runs_side_by_side(demo_run, tmp_path):

@@ -34,6 +34,7 @@ def _config(paths, out, **over):
     return load_config(None, sets, inputs=tuple(str(p) for p in paths), output=str(out))
 
 
+@pytest.mark.ray
 def test_run_ledger_corpus_and_rerun(ray_local, web_shards, tmp_path):
     out = tmp_path / "out"
     cfg = _config(
@@ -112,6 +113,7 @@ def test_run_ledger_corpus_and_rerun(ray_local, web_shards, tmp_path):
     assert {p.name: p.read_bytes() for p in (out / "corpus").iterdir()} == before
 
 
+@pytest.mark.ray
 def test_new_shard_is_added_and_old_ones_skipped(ray_local, web_shards, tmp_path):
     out = tmp_path / "out"
     first = _config(web_shards["paths"][:1], out, **{"classify.enabled": "false"})
@@ -126,6 +128,7 @@ def test_new_shard_is_added_and_old_ones_skipped(ray_local, web_shards, tmp_path
     )
 
 
+@pytest.mark.ray
 def test_until_ingest_skips_global_steps(ray_local, web_shards, tmp_path):
     out = tmp_path / "out"
     run_pipeline(_config(web_shards["paths"], out), until="ingest")
@@ -147,6 +150,7 @@ def test_bad_config_and_missing_input_fail_fast(tmp_path):
         run_pipeline(_config([tmp_path / "nope-*.jsonl"], tmp_path / "o"))
 
 
+@pytest.mark.ray
 @pytest.mark.slow
 def test_classify_step_scores_through_an_actor_pool(ray_local, web_shards, tmp_path):
     """The whole pipeline with the shipped MiniLM model, on an actor pool sized to every CPU."""

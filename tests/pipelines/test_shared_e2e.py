@@ -12,6 +12,7 @@ from pipelines.cli import main
 from tests.pipelines.test_run import ledger
 
 
+@pytest.mark.ray
 @pytest.mark.shared
 def test_run_on_shared_web_and_warc(ray_local, shared_data, tmp_path):
     out = tmp_path / "out"

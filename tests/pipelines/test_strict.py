@@ -21,6 +21,7 @@ def _run(out, inputs, *extra):
     return CliRunner().invoke(main, args)
 
 
+@pytest.mark.ray
 @pytest.mark.slow
 def test_junk_file_fails_the_run_after_the_ledger_is_written(
     ray_local, web_shards, tmp_path, caplog
