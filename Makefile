@@ -40,7 +40,7 @@ test: $(STAMP)
 	$(BIN)/pytest -m "not gpu" --timeout 900
 
 test-fast: $(STAMP)
-	$(BIN)/pytest -m "not gpu and not slow" -x -q
+	$(BIN)/pytest -m "not gpu and not slow and not ray" -x -q
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
