@@ -130,3 +130,25 @@ def annotate_records(
             batch = []
     if batch:
         yield from flush()
+
+
+def annotate_file(
+    inputs: Sequence[str], output: str, judge: Judge, limit: int | None = None
+) -> dict[str, int]:
+    """Annotate the first ``limit`` records of ``inputs`` into ``output`` (JSONL).
+
+    Returns how many answers were ``scored``, ``unparsed`` (no score stated) or ``failed``.
+    """
+    from corpus.readers import iter_records
+    from corpus.writer import JsonlWriter
+
+    records = ({"id": r.id, "text": r.text} for r in iter_records(inputs, limit=limit))
+    counts = {"scored": 0, "unparsed": 0, "failed": 0}
+    with JsonlWriter(output) as writer:
+        for rec in annotate_records(records, judge):
+            writer.write(rec)
+            if rec.get("error"):
+                counts["failed"] += 1
+            else:
+                counts["scored" if rec["score"] is not None else "unparsed"] += 1
+    return counts

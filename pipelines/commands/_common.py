@@ -24,6 +24,48 @@ set_option = click.option(
 )
 
 
+def inputs_argument(fn: Callable) -> Callable:
+    """``INPUT...``: files, globs or folders in any format primer reads."""
+    return click.argument("inputs", nargs=-1, required=True, metavar="INPUT...")(fn)
+
+
+def input_option(help: str = "Input files/globs/folders (repeatable).") -> Callable:
+    """``--input`` (repeatable, required) for commands whose arguments are something else."""
+    return click.option("--input", "inputs", multiple=True, required=True, help=help)
+
+
+def _jsonl_path(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    if value is not None and not value.lower().endswith((".jsonl", ".jsonl.gz", ".jsonl.zst")):
+        raise click.BadParameter("must end in .jsonl, .jsonl.gz or .jsonl.zst")
+    return value
+
+
+def jsonl_output_option(help: str = "JSON Lines file to write.") -> Callable:
+    """``--output/-o FILE``: .jsonl, .jsonl.gz or .jsonl.zst (compression by name), checked."""
+    return click.option(
+        "--output",
+        "-o",
+        required=True,
+        type=click.Path(dir_okay=False, writable=True),
+        callback=_jsonl_path,
+        help=f"{help} (.jsonl, .jsonl.gz or .jsonl.zst)",
+    )
+
+
+def output_dir_option(help: str = "Output directory.", required: bool = True) -> Callable:
+    """``--output/-o DIR``."""
+    return click.option(
+        "--output", "-o", required=required, type=click.Path(file_okay=False), help=help
+    )
+
+
+def model_dir_option(help: str = "Model directory (default: the shipped model).") -> Callable:
+    """``--model DIR`` for commands that load a trained classifier."""
+    return click.option(
+        "--model", "model_dir", default=None, type=click.Path(file_okay=False), help=help
+    )
+
+
 def _set_verbosity(ctx: click.Context, param: click.Parameter, value: bool) -> bool:
     from pipelines import progress
 

@@ -3,40 +3,15 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from typing import Any
 
 import click
 
-
-def iter_input_records(
-    patterns: tuple[str, ...], limit: int | None = None
-) -> Iterator[dict[str, Any]]:
-    """``{id, text}`` from every input (files, folders, globs); rejects are skipped."""
-    from corpus.readers.base import Record
-    from corpus.readers.inputs import expand_inputs, read_path
-
-    n = 0
-    for path in expand_inputs(list(patterns)):
-        for item in read_path(path):
-            if isinstance(item, Record):
-                yield {"id": item.id, "text": item.text}
-                n += 1
-                if limit is not None and n >= limit:
-                    return
+from pipelines.commands._common import input_option, jsonl_output_option, user_errors
 
 
 @click.command("annotate")
-@click.option(
-    "--input",
-    "inputs",
-    multiple=True,
-    required=True,
-    help="Input files/globs (JSONL with id, text).",
-)
-@click.option(
-    "--output", required=True, type=click.Path(dir_okay=False), help="annotations.jsonl to write."
-)
+@input_option("Input files/globs/folders, any format primer reads (repeatable).")
+@jsonl_output_option("Annotations to write")
 @click.option(
     "--endpoint", required=True, help="OpenAI-compatible base URL, e.g. http://127.0.0.1:8000/v1."
 )
@@ -57,6 +32,7 @@ def iter_input_records(
     default=None,
     help="Journal file (default: OUTPUT.cache.jsonl).",
 )
+@user_errors
 def annotate_cmd(
     inputs: tuple[str, ...],
     output: str,
@@ -84,11 +60,10 @@ def annotate_cmd(
         OPENAI_API_KEY=... primer annotate --input docs.jsonl --output a.jsonl \\
             --endpoint https://api.openai.com/v1 --model gpt-4o-mini --concurrency 8
     """
-    from classifiers.annotate import annotate_records
-    from corpus.writer import JsonlWriter
+    from classifiers.annotate import annotate_file
     from synth.backends.openai_http import ChatClient
 
-    client = ChatClient(
+    judge = ChatClient(  # classifiers.annotate.Judge, filled with synth's HTTP client
         endpoint,
         model,
         params={"temperature": 0.0, "max_tokens": max_tokens},
@@ -98,17 +73,8 @@ def annotate_cmd(
         max_retries=max_retries,
         cache_path=cache or f"{output}.cache.jsonl",
     )
-    counts = {"scored": 0, "unparsed": 0, "failed": 0}
-    with JsonlWriter(output) as writer:
-        for rec in annotate_records(iter_input_records(inputs, limit), client):
-            writer.write(rec)
-            key = (
-                "failed"
-                if rec.get("error")
-                else ("scored" if rec["score"] is not None else "unparsed")
-            )
-            counts[key] += 1
-    click.echo(json.dumps({"output": output, **counts, "usage": client.usage.as_dict()}))
+    counts = annotate_file(inputs, output, judge, limit=limit)
+    click.echo(json.dumps({"output": output, **counts, "usage": judge.usage.as_dict()}))
 
 
 commands = [annotate_cmd]

@@ -4,34 +4,16 @@ from __future__ import annotations
 
 import json
 import sys
-import time
-from pathlib import Path
 
 import click
-import numpy as np
 
-from pipelines.commands._common import user_errors
-
-
-def _rows_texts_scores(path: str):
-    from classifiers.train import load_annotations
-
-    rows = load_annotations(path)
-    return rows, [r["text"] for r in rows], np.asarray([float(r["score"]) for r in rows])
-
-
-def _student_texts(patterns: tuple[str, ...], max_chars: int, limit: int | None) -> list[str]:
-    """Unlabelled texts for the student: each document cut into ``max_chars`` windows."""
-    from corpus.readers.base import Record
-    from corpus.readers.inputs import expand_inputs, read_path
-
-    out: list[str] = []
-    for path in expand_inputs(list(patterns)):
-        for rec in read_path(path):
-            if isinstance(rec, Record) and rec.text.strip():
-                t = rec.text
-                out += [t[i : i + max_chars] for i in range(0, len(t), max_chars)]
-    return out[:limit] if limit else out
+from pipelines.commands._common import (
+    inputs_argument,
+    jsonl_output_option,
+    model_dir_option,
+    output_dir_option,
+    user_errors,
+)
 
 
 @click.command("train-classifier")
@@ -41,9 +23,7 @@ def _student_texts(patterns: tuple[str, ...], max_chars: int, limit: int | None)
     type=click.Path(exists=True, dir_okay=False),
     help="JSONL with 'text' and 'score' (0-5).",
 )
-@click.option(
-    "--output", required=True, type=click.Path(file_okay=False), help="Model directory to write."
-)
+@output_dir_option("Model directory to write.")
 @click.option(
     "--encoder",
     default="all-MiniLM-L6-v2",
@@ -159,6 +139,7 @@ def train_classifier(
     """
     from classifiers.model import EduSpec
     from classifiers.retrain import train_edu
+    from classifiers.scoring import windowed_texts
 
     spec = EduSpec(
         encoder=encoder,
@@ -172,7 +153,7 @@ def train_classifier(
         output,
         spec,
         student_kind=student_kind,
-        student_texts=(lambda: _student_texts(student_corpus, spec.max_chars, None))
+        student_texts=(lambda: windowed_texts(student_corpus, spec.max_chars))
         if student_corpus
         else None,
         student_quantize=student_quantize,
@@ -186,13 +167,7 @@ def train_classifier(
 
 
 @click.command("evaluate-classifier")
-@click.option(
-    "--model",
-    "model_dir",
-    default=None,
-    type=click.Path(file_okay=False),
-    help="Model directory (default: the shipped edu-minilm).",
-)
+@model_dir_option("Model directory (default: the shipped edu-minilm).")
 @click.option(
     "--annotations",
     required=True,
@@ -219,100 +194,71 @@ def evaluate_classifier(model_dir: str | None, annotations: str, card: bool, as_
     Example:
         primer evaluate-classifier --model classifiers/models/edu-minilm --annotations held-out.jsonl
     """
-    from classifiers.model import SHIPPED_MODEL, load_edu_model
-    from classifiers.train import metrics_sections, now, subsets
+    from classifiers.scoring import evaluate_on_labels
 
-    rows, texts, y = _rows_texts_scores(annotations)
-    model = load_edu_model(model_dir)
-    pred = model.predict(texts)
-    body, raw = metrics_sections(f"evaluation on {Path(annotations).name}", y, pred, subsets(rows))
+    body, raw = evaluate_on_labels(annotations, model_dir, card=card)
     click.echo(json.dumps(raw, indent=2) if as_json else body)
-    if card:
-        readme = Path(model_dir or SHIPPED_MODEL) / "README.md"
-        with open(readme, "a", encoding="utf-8") as f:
-            f.write(f"\n## Evaluation ({now()}, `{annotations}`)\n\n{body}\n")
 
 
 @click.command("score")
-@click.argument("inputs", nargs=-1, required=True)
+@inputs_argument
+@jsonl_output_option("Scored records to write")
 @click.option(
-    "--output",
-    required=True,
-    type=click.Path(dir_okay=False),
-    help="Output .jsonl, .jsonl.gz or .jsonl.zst.",
+    "--profile",
+    type=click.Choice(["web", "code"]),
+    default="web",
+    show_default=True,
+    help="web: the edu-minilm model; code: the code edu model (classifiers/models/edu-code), "
+    "source files read as code.",
 )
-@click.option(
-    "--model",
-    "model_dir",
-    default=None,
-    type=click.Path(file_okay=False),
-    help="Model directory (default: the shipped edu-minilm).",
-)
+@model_dir_option("Model directory (default: the profile's shipped model).")
 @click.option("--batch-size", default=256, show_default=True, help="Documents per scoring batch.")
 @click.option(
     "--cascade/--no-cascade",
     default=False,
     show_default=True,
-    help="Use the cascade student; the teacher only for uncertain documents.",
+    help="Use the cascade student; the teacher only for uncertain documents (web profile).",
 )
 @user_errors
 def score(
-    inputs: tuple[str, ...], output: str, model_dir: str | None, batch_size: int, cascade: bool
+    inputs: tuple[str, ...],
+    output: str,
+    profile: str,
+    model_dir: str | None,
+    batch_size: int,
+    cascade: bool,
 ) -> None:
     """Add edu_score (float 0-5) and edu_int to every input record; nothing is dropped.
 
     Reads any input format primer reads (JSONL/Parquet/WARC/WET, plain or
-    compressed). Lines that cannot be parsed as records are counted on stderr.
+    compressed; with --profile code also source files and folders of them). Lines
+    that cannot be parsed as records are counted on stderr.
 
     \b
     Example:
         primer score '../shared/data/web/*.jsonl.gz' --output scored.jsonl.zst
         primer score pages.jsonl --output scored.jsonl --cascade
+        primer score --profile code src/ --output code-scores.jsonl
     """
-    from classifiers.cascade import cascade_predict
-    from classifiers.config import CascadeConfig
-    from classifiers.metrics import to_int
-    from classifiers.model import load_edu_model
-    from corpus.readers.base import Record
-    from corpus.readers.inputs import expand_inputs, read_path
-    from corpus.writer import JsonlWriter
+    from classifiers.scoring import score_inputs
+    from pipelines.profiles import CodeProfileConfig
 
-    model = load_edu_model(model_dir)
-    model.embedder(bf16=None)  # bfloat16 where the hardware computes it natively
-    c = CascadeConfig()
-    files = expand_inputs(list(inputs))
-    rejects = 0
-    t0 = time.perf_counter()
-
-    def flush(buf: list[dict], writer: JsonlWriter) -> None:
-        texts = [r["text"] or "" for r in buf]
-        s = cascade_predict(model, texts, c.low, c.high).scores if cascade else model.predict(texts)
-        for rec, v, k in zip(buf, s, to_int(s), strict=True):
-            rec["edu_score"], rec["edu_int"] = round(float(v), 4), int(k)
-            writer.write(rec)
-        buf.clear()
-
-    with JsonlWriter(output) as writer:
-        buf: list[dict] = []
-        for path in files:
-            for rec in read_path(path):
-                if not isinstance(rec, Record):
-                    rejects += 1
-                    continue
-                row = {"id": rec.id, "text": rec.text}
-                if rec.url:
-                    row["url"] = rec.url
-                row.update({k: v for k, v in rec.metadata.items() if k not in row})
-                buf.append(row)
-                if len(buf) >= batch_size:
-                    flush(buf, writer)
-        if buf:
-            flush(buf, writer)
-        n = writer.n_records
-    dt = time.perf_counter() - t0
-    click.echo(f"scored {n} records -> {output} ({n / max(dt, 1e-9):.1f} docs/s)", err=True)
-    if rejects:
-        click.echo(f"{rejects} unreadable input records skipped", err=True)
+    languages = CodeProfileConfig().languages if profile == "code" else None
+    report = score_inputs(
+        inputs,
+        output,
+        profile=profile,
+        model_dir=model_dir,
+        batch_size=batch_size,
+        cascade=cascade,
+        source_languages=languages,
+    )
+    n = report.records
+    click.echo(
+        f"scored {n} records -> {output} ({n / max(report.seconds, 1e-9):.1f} docs/s)", err=True
+    )
+    if report.rejects:
+        click.echo(f"{report.rejects} unreadable input records skipped", err=True)
     sys.stderr.flush()
 
 

@@ -6,18 +6,12 @@ import sys
 
 import click
 
-from pipelines.commands._common import user_errors
+from pipelines.commands._common import inputs_argument, jsonl_output_option, user_errors
 
 
 @click.command("extract")
-@click.argument("inputs", nargs=-1, required=True, metavar="INPUT...")
-@click.option(
-    "--output",
-    "-o",
-    required=True,
-    type=click.Path(dir_okay=False, writable=True),
-    help="JSON Lines file to write: .jsonl, .jsonl.gz or .jsonl.zst (zstd, streamed).",
-)
+@inputs_argument
+@jsonl_output_option("JSON Lines file to write, zstd streamed")
 @click.option(
     "--max-record-bytes",
     type=click.IntRange(min=1),
@@ -66,38 +60,28 @@ def extract(
         primer extract '../shared/data/web/*.jsonl.gz' ../shared/data/warc -o all.jsonl.zst
         primer extract stack.jsonl.gz --text-field content --id-field hexsha -o code.jsonl
     """
-    from corpus.readers import MAX_RECORD_BYTES, Reject, expand_inputs, read_path
+    from corpus.readers import MAX_RECORD_BYTES, ReadStats, iter_records
     from corpus.writer import JsonlWriter
 
-    output_name = output.lower()
-    if not output_name.endswith((".jsonl", ".jsonl.gz", ".jsonl.zst")):
-        raise click.BadParameter(
-            "must end in .jsonl, .jsonl.gz or .jsonl.zst", param_hint="--output"
-        )
-    paths = expand_inputs(list(inputs))
-    limit = max_record_bytes or MAX_RECORD_BYTES
-    n_records = n_rejects = 0
+    def report(path, reject) -> None:
+        if not quiet:
+            click.echo(f"{path}:{reject.position}: {reject.error}", err=True)
+
+    stats = ReadStats()
+    records = iter_records(
+        inputs,
+        stats=stats,
+        on_reject=report,
+        max_record_bytes=max_record_bytes or MAX_RECORD_BYTES,
+        extractor=extractor,
+        text_field=text_field,
+        id_field=id_field,
+    )
     with JsonlWriter(output) as writer:
-        for path in paths:
-            items = read_path(
-                path,
-                max_record_bytes=limit,
-                extractor=extractor,
-                text_field=text_field,
-                id_field=id_field,
-            )
-            for item in items:
-                if isinstance(item, Reject):
-                    n_rejects += 1
-                    if not quiet:
-                        click.echo(f"{path}:{item.position}: {item.error}", err=True)
-                    continue
-                writer.write(
-                    {"id": item.id, "url": item.url, "text": item.text, "metadata": item.metadata}
-                )
-                n_records += 1
+        for r in records:
+            writer.write({"id": r.id, "url": r.url, "text": r.text, "metadata": r.metadata})
     click.echo(
-        f"{n_records} records, {n_rejects} rejects from {len(paths)} file(s) -> {output}",
+        f"{stats.records} records, {stats.rejects} rejects from {stats.files} file(s) -> {output}",
         file=sys.stdout,
     )
 

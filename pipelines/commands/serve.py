@@ -79,23 +79,21 @@ def filter_remote_command(input_path, url, output, batch_size, token):
     import os
     from pathlib import Path
 
-    from corpus.readers.base import Reject
-    from corpus.readers.inputs import read_path
+    from corpus.readers import iter_records
     from pipelines.serve.client import FilterClient, ServiceError
 
-    def docs():
-        for item in read_path(Path(input_path)):
-            if isinstance(item, Reject):
-                click.echo(f"reject: {input_path}:{item.position}: {item.error}", err=True)
-                continue
-            yield {"id": item.id, "text": item.text, "url": item.url}
+    def report(path, reject) -> None:
+        click.echo(f"reject: {input_path}:{reject.position}: {reject.error}", err=True)
+
+    records = iter_records([input_path], on_reject=report)
+    docs = ({"id": r.id, "text": r.text, "url": r.url} for r in records)
 
     out = Path(output)
     tmp = out.with_name(out.name + ".tmp")
     n = kept = 0
     try:
         with FilterClient(url, token=token, batch_size=batch_size) as client, tmp.open("w") as f:
-            for results in client.batches("/v1/filter", docs()):
+            for results in client.batches("/v1/filter", docs):
                 for r in results:
                     f.write(json.dumps(r, ensure_ascii=False) + "\n")
                     n += 1

@@ -7,7 +7,14 @@ from pathlib import Path
 
 import click
 
-from pipelines.commands._common import config_option, set_option, user_errors
+from pipelines.commands._common import (
+    config_option,
+    input_option,
+    jsonl_output_option,
+    output_dir_option,
+    set_option,
+    user_errors,
+)
 
 
 def _topics(path: str | None):
@@ -35,12 +42,7 @@ def _topics(path: str | None):
     default=None,
     help="LLM backend (default: synth.backend = local).",
 )
-@click.option(
-    "--output",
-    required=True,
-    type=click.Path(file_okay=False),
-    help="Output directory; documents go to OUTPUT/synth/.",
-)
+@output_dir_option("Output directory; documents go to OUTPUT/synth/.")
 @click.option("--model", default=None, help="Model name (openai) or model source (vllm).")
 @click.option("--endpoint", default=None, help="OpenAI-compatible base URL (openai backend).")
 @click.option("--seed", type=int, default=None, help="Seed of the prompt plan.")
@@ -118,24 +120,18 @@ def synth_cmd(
     topics = _topics(cfg.topics)
     gates = Gates(cfg.gates, cfg.decontam)
     if dedup_against:
-        from corpus.readers.base import Record
-        from corpus.readers.inputs import expand_inputs, read_path
+        from corpus.readers import iter_records
 
-        for path in expand_inputs(list(dedup_against)):
-            recs = [r for r in read_path(path) if isinstance(r, Record)]
-            gates.near_dups.add([f"corpus:{r.id}" for r in recs], [r.text for r in recs])
+        recs = list(iter_records(dedup_against))
+        gates.near_dups.add([f"corpus:{r.id}" for r in recs], [r.text for r in recs])
         click.echo(f"near-dup index: {len(gates.near_dups)} corpus documents", err=True)
     report = run_synth(topics, cfg, output, gates=gates, log=lambda m: click.echo(m, err=True))
     click.echo(json.dumps(report.as_dict(), indent=2))
 
 
 @click.command("topics")
-@click.option(
-    "--input",
-    "inputs",
-    multiple=True,
-    required=True,
-    help="High-value documents to cluster (files/globs; e.g. scored and kept with edu_score >= 3).",
+@input_option(
+    "High-value documents to cluster (files/globs; e.g. scored and kept with edu_score >= 3)."
 )
 @click.option(
     "--covered",
@@ -158,12 +154,7 @@ def synth_cmd(
     show_default=True,
     help="At most this many documents per side.",
 )
-@click.option(
-    "--output",
-    required=True,
-    type=click.Path(dir_okay=False),
-    help="Topic JSONL to write (usable as --topics).",
-)
+@jsonl_output_option("Topic JSONL to write (usable as --topics)")
 @click.option("--seed", type=int, default=0, show_default=True)
 @user_errors
 def topics_cmd(inputs, covered, min_edu, n_clusters, limit, output, seed):
@@ -181,23 +172,21 @@ def topics_cmd(inputs, covered, min_edu, n_clusters, limit, output, seed):
             --covered out/corpus/ --k 8 --output topics.jsonl
         primer synth --topics topics.jsonl --n 16 --output out/
     """
-    from corpus.readers.base import Record
-    from corpus.readers.inputs import expand_inputs, read_path
+    from corpus.readers import iter_records
     from corpus.writer import JsonlWriter
     from synth.topics import cluster_topics, sentence_embedder
 
     def texts(patterns, threshold):
         out = []
-        for path in expand_inputs(list(patterns)):
-            for rec in read_path(path):
-                if not isinstance(rec, Record) or not rec.text.strip():
-                    continue
-                score = rec.metadata.get("edu_score")
-                if threshold is not None and (score is None or float(score) < threshold):
-                    continue
-                out.append(rec.text)
-                if len(out) >= limit:
-                    return out
+        for rec in iter_records(patterns):
+            score = rec.metadata.get("edu_score")
+            if not rec.text.strip() or (
+                threshold is not None and (score is None or float(score) < threshold)
+            ):
+                continue
+            out.append(rec.text)
+            if len(out) >= limit:
+                break
         return out
 
     high = texts(inputs, min_edu)
