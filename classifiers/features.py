@@ -15,20 +15,14 @@ from functools import lru_cache
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin
 
+from classifiers.lexicon import EXPLAIN, PROMO, teacher_pattern
+
 _WORD = re.compile(r"\w+", re.UNICODE)
 _SENT_END = re.compile(r"[.!?。！？:;]\s*$")
 _LIST = re.compile(r"^\s*(?:[-*•·]|\d+[.)])\s+")
 _CODE = re.compile(r"[{}();=<>\[\]]|^\s{4,}\S|^\s*(?:def|class|import|return|for|if)\b", re.M)
-_EXPLAIN = re.compile(
-    r"\b(?:because|therefore|for example|e\.g\.|such as|means|defined|called|thus|"
-    r"in other words|consider|suppose|example|step|function|method|theory)\b",
-    re.I,
-)
-_PROMO = re.compile(
-    r"\b(?:buy|price|sale|shop|cart|order now|click|subscribe|login|sign up|cookie|"
-    r"free shipping|discount|©|copyright|all rights reserved|posted by|comments?)\b",
-    re.I,
-)
+_EXPLAIN = teacher_pattern(EXPLAIN)  # the cue vocabulary is shared with the student
+_PROMO = teacher_pattern(PROMO)
 
 FEATURE_NAMES = (
     "log_chars",

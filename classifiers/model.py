@@ -22,7 +22,7 @@ from sklearn.model_selection import StratifiedKFold
 from classifiers.embed import DEFAULT_MODEL, Embedder
 from classifiers.features import LexicalFeatures
 from classifiers.heads import EduHead
-from classifiers.student import ngram_regressor
+from classifiers.ngram_ridge import ngram_regressor
 
 SHIPPED_MODEL = Path(__file__).resolve().parent / "models" / "edu-minilm"
 FORMAT_VERSION = 1
