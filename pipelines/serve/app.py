@@ -10,7 +10,7 @@ Two deployments:
   ``@serve.batch``, so texts of concurrent requests share model calls; scaled
   on its own, on GPUs when the cluster has them.
 
-Limits answer early with a JSON body naming the limit: 413 (``max_body_bytes``,
+Admission (``guard.py``, before Serve wraps the app) answers early with a JSON body naming the limit: 413 (``max_body_bytes``,
 ``max_documents``), 422 (the offending field), 401 (bearer token), 503 with
 ``Retry-After`` (more than ``max_concurrent + max_queued`` requests on a
 replica; Ray Serve's own ``max_queued_requests`` bounds what waits in front of
@@ -18,117 +18,27 @@ the replicas), 504 (``timeout_s``, or a client's lower ``?timeout_s=``).
 """
 
 import asyncio
-import hmac
 import logging
-import os
 import signal
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
 
 from pipelines.config import PipelineConfig
+from pipelines.serve.guard import _STATE, _error, guard, replica_state, resolve_token
+
+__all__ = ["_STATE", "build_app", "guard", "replica_state", "serve_forever"]
 
 log = logging.getLogger("primer.serve")
-V1 = ("/v1/filter", "/v1/score", "/v1/extract")
-OPEN = ("/healthz", "/docs", "/redoc", "/openapi.json", "/docs/oauth2-redirect")
 
 
-def resolve_token(config: PipelineConfig) -> str | None:
-    return os.environ.get("PRIMER_TOKEN") or config.serve.token or None
-
-
-def _error(status: int, message: str, headers: dict | None = None, **extra: Any):
-    from fastapi.responses import JSONResponse
-
-    return JSONResponse({"error": message, **extra}, status_code=status, headers=headers)
-
-
-class ReplicaState:
-    """Per-process (= per replica) admission counters and metrics, shared by the
-    middleware and the endpoints."""
-
-    def __init__(self, max_concurrent: int) -> None:
-        from pipelines.serve.metrics import Metrics
-
-        self.pending = 0
-        self.active = asyncio.Semaphore(max_concurrent)
-        try:
-            from ray import serve
-
-            replica = serve.get_replica_context().replica_id.unique_id
-        except Exception:  # outside a replica (tests of the app alone)
-            replica = str(os.getpid())
-        self.metrics = Metrics(replica)
-
-
-_STATE: dict[str, ReplicaState] = {}
-
-
-def replica_state(sc) -> ReplicaState:
-    if "s" not in _STATE:
-        _STATE["s"] = ReplicaState(sc.max_concurrent)
-    return _STATE["s"]
-
-
-async def guard(sc, request, call_next):
-    """Auth, body size, admission (bounded in-flight + queue) and metrics, before any parsing."""
-    state = replica_state(sc)
-    path = request.url.path
-    start = time.perf_counter()
-    response = await _guarded(sc, state, request, call_next, path)
-    state.metrics.request(
-        path if path in V1 else "other", response.status_code, time.perf_counter() - start
-    )
-    return response
-
-
-async def _guarded(sc, state: ReplicaState, request, call_next, path: str):
-    if sc.token and path not in OPEN:
-        auth = request.headers.get("authorization", "")
-        given = auth[7:] if auth[:7].lower() == "bearer " else ""
-        if not hmac.compare_digest(given.encode(), sc.token.encode()):
-            return _error(401, "missing or wrong bearer token", {"WWW-Authenticate": "Bearer"})
-    if request.method == "POST":
-        length = request.headers.get("content-length")
-        if length is None or not length.isdigit():
-            return _error(411, "Content-Length required", limit="max_body_bytes")
-        if int(length) > sc.max_body_bytes:
-            return _error(
-                413,
-                f"body of {length} bytes > max_body_bytes ({sc.max_body_bytes})",
-                limit="max_body_bytes",
-            )
-    if path not in V1:
-        return await call_next(request)
-    if state.pending >= sc.max_concurrent + sc.max_queued:
-        return _error(
-            503,
-            "overloaded: too many requests in flight, retry later",
-            {"Retry-After": str(sc.retry_after_s)},
-            limit="max_queued",
-        )
-    state.pending += 1
-    gauge = state.metrics.in_flight.labels(state.metrics.replica)
-    gauge.inc()
-    request.scope["primer.t0"] = time.monotonic()  # the deadline counts the wait for a slot
+def _replica_id() -> str | None:
     try:
-        try:
-            await asyncio.wait_for(state.active.acquire(), sc.timeout_s)
-        except TimeoutError:
-            return _error(
-                503,
-                f"queued longer than timeout_s ({sc.timeout_s:g} s), retry later",
-                {"Retry-After": str(sc.retry_after_s)},
-                limit="timeout_s",
-            )
-        try:
-            return await call_next(request)
-        finally:
-            state.active.release()
-    finally:
-        state.pending -= 1
-        gauge.dec()
+        from ray import serve
+
+        return serve.get_replica_context().replica_id.unique_id
+    except Exception:  # outside a replica (tests of the app alone)
+        return None
 
 
 def build_app(config: PipelineConfig, index: str | None = None, edu_gpus: float = 0.0):
@@ -218,7 +128,7 @@ def build_app(config: PipelineConfig, index: str | None = None, edu_gpus: float 
             self.decider = Decider(self.config, self.index)
             self.edu = edu
             self.pool = ThreadPoolExecutor(1, thread_name_prefix="decide")
-            self.metrics = replica_state(self.sc).metrics
+            self.metrics = replica_state(self.sc, _replica_id()).metrics
 
         def _deadline(self, request: Request) -> float:
             t0 = request.scope.get("primer.t0", time.monotonic())
