@@ -52,10 +52,16 @@ def jsonl_output_option(help: str = "JSON Lines file to write.") -> Callable:
     )
 
 
-def output_dir_option(help: str = "Output directory.", required: bool = True) -> Callable:
-    """``--output/-o DIR``."""
+def output_dir_option(help: str = "Output directory.", default: str | None = None) -> Callable:
+    """``--output/-o DIR`` (required unless it has a default)."""
     return click.option(
-        "--output", "-o", required=required, type=click.Path(file_okay=False), help=help
+        "--output",
+        "-o",
+        required=default is None,
+        default=default,
+        show_default=default is not None,
+        type=click.Path(file_okay=False),
+        help=help,
     )
 
 

@@ -6,11 +6,11 @@ from pathlib import Path
 
 import click
 
-from pipelines.commands._common import set_option, user_errors, verbosity
+from pipelines.commands._common import output_dir_option, set_option, user_errors, verbosity
 
 
 @click.command("demo")
-@click.option("--output", "-o", default="demo-out", show_default=True, help="Output directory.")
+@output_dir_option("Output directory.", default="demo-out")
 @click.option("--force", is_flag=True, help="Start from scratch instead of resuming.")
 @click.option(
     "--profile",

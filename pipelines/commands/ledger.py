@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from pipelines.commands._common import user_errors
+from pipelines.commands._common import output_dir_option, user_errors
 
 
 def _partial(e) -> click.ClickException:
@@ -161,7 +161,7 @@ def stats_command(out):
     required=True,
     help="Keep documents whose stored edu_score is at least this.",
 )
-@click.option("--output", "-o", required=True, help="New output directory for the selected corpus.")
+@output_dir_option("New output directory for the selected corpus.")
 @click.option(
     "--max-docs",
     type=click.IntRange(min=1),

@@ -7,12 +7,12 @@ from pathlib import Path
 
 import click
 
-from pipelines.commands._common import user_errors
+from pipelines.commands._common import output_dir_option, user_errors
 
 
 @click.command("mix")
 @click.option("--recipe", required=True, type=click.Path(dir_okay=False), help="Recipe YAML.")
-@click.option("--output", "-o", required=True, help="Output directory of the mixture.")
+@output_dir_option("Output directory of the mixture.")
 @click.option("--dry-run", is_flag=True, help="Print the plan (tokens, passes); write nothing.")
 @click.option("--force", is_flag=True, help="Start over instead of resuming.")
 @user_errors
