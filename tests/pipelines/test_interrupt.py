@@ -62,6 +62,7 @@ def _descendants(pid: int) -> list[psutil.Process]:
         return []
 
 
+@pytest.mark.ray
 @pytest.mark.slow
 def test_sigterm_stops_the_run_and_every_ray_worker(tmp_path):
     """A real `primer run` (classify on: the model actors are the heavy workers) gets

@@ -91,6 +91,7 @@ def _run_in_pty(args: list[str], env: dict[str, str]) -> tuple[int, str]:
     return os.waitstatus_to_exitcode(status), out
 
 
+@pytest.mark.ray
 @pytest.mark.slow
 def test_primer_run_on_a_terminal_shows_stage_progress_and_no_ray_noise(tmp_path):
     """`primer run` under a pseudo-terminal: a progress line for ingest, near dedup and

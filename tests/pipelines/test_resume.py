@@ -35,6 +35,7 @@ def _make_shards(root: Path) -> list[str]:
     return [str(root / "*.jsonl")]
 
 
+@pytest.mark.ray
 @pytest.mark.slow
 def test_kill_and_resume_equals_clean_run(tmp_path):
     inputs = _make_shards(tmp_path / "in")
