@@ -142,3 +142,40 @@ def test_annotate_on_shared_web_sample(shared_data, tmp_path):
     rows = [json.loads(line) for line in out.read_text().splitlines()]
     assert len(rows) == 25 and all(r["score"] in (1, 4) for r in rows)
     assert rows[0]["id"] == "c4-0000"
+
+
+def test_any_judge_object_will_do(tmp_path):
+    """classifiers.annotate needs only the Judge protocol, not synth's HTTP client."""
+    from dataclasses import dataclass
+
+    from classifiers.annotate import annotate_file
+
+    @dataclass
+    class Answer:
+        text: str | None
+        model: str | None = "fake"
+        error: str | None = None
+
+    class FakeJudge:
+        model = "fake"
+
+        def complete(self, prompts):
+            return [
+                Answer("Educational score: 4")
+                if "we teach" in p[1]["content"]
+                else Answer(None, error="boom")
+                for p in prompts
+            ]
+
+    inp = tmp_path / "in.jsonl"
+    inp.write_text(
+        '{"id": "a", "text": "we teach"}\n{"id": "b", "text": "ads"}\n{"id": "c", "text": "x"}\n'
+    )
+    out = tmp_path / "out.jsonl"
+    counts = annotate_file([str(inp)], str(out), FakeJudge(), limit=2)
+    assert counts == {"scored": 1, "unparsed": 0, "failed": 1}
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    assert [(r["id"], r["score"], r["model"]) for r in rows] == [
+        ("a", 4, "fake"),
+        ("b", None, "fake"),
+    ]

@@ -64,3 +64,20 @@ def test_web_profile_does_not_read_source_files(tmp_path):
         main, ["score", str(tmp_path / "a.py"), "-o", str(tmp_path / "o.jsonl")]
     )
     assert res.exit_code != 0 and "unknown file type" in res.output
+
+
+def test_score_rows_batches_in_order_and_rounds():
+    from classifiers.scoring import score_rows
+
+    calls = []
+
+    def predict(texts):
+        calls.append(len(texts))
+        return np.array([len(t) / 2 for t in texts])
+
+    rows = [{"id": str(i), "text": "x" * i} for i in range(7)]
+    out = list(score_rows(rows, predict, batch_size=3))
+    assert calls == [3, 3, 1]
+    assert [r["id"] for r in out] == [str(i) for i in range(7)]
+    assert [r["edu_score"] for r in out] == [0.0, 0.5, 1.0, 1.5, 2.0, 2.5, 3.0]
+    assert [r["edu_int"] for r in out] == [0, 1, 1, 2, 2, 3, 3]  # round half up
