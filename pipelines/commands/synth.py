@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import click
 
@@ -172,41 +171,17 @@ def topics_cmd(inputs, covered, min_edu, n_clusters, limit, output, seed):
             --covered out/corpus/ --k 8 --output topics.jsonl
         primer synth --topics topics.jsonl --n 16 --output out/
     """
-    from corpus.readers import iter_records
-    from corpus.writer import JsonlWriter
-    from synth.topics import cluster_topics, sentence_embedder
+    from pipelines.derive_topics import derive_topics
 
-    def texts(patterns, threshold):
-        out = []
-        for rec in iter_records(patterns):
-            score = rec.metadata.get("edu_score")
-            if not rec.text.strip() or (
-                threshold is not None and (score is None or float(score) < threshold)
-            ):
-                continue
-            out.append(rec.text)
-            if len(out) >= limit:
-                break
-        return out
-
-    high = texts(inputs, min_edu)
-    cov = texts(covered, None) if covered else []
-    clusters = cluster_topics(
-        high, sentence_embedder(), n_clusters=n_clusters, covered=cov, seed=seed
+    clusters = derive_topics(
+        inputs,
+        output,
+        covered=covered,
+        min_edu=min_edu,
+        n_clusters=n_clusters,
+        limit=limit,
+        seed=seed,
     )
-    Path(output).parent.mkdir(parents=True, exist_ok=True)
-    with JsonlWriter(output) as w:
-        for cl in clusters:
-            w.write(
-                {
-                    "topic": cl.name,
-                    "subtopics": cl.keywords[3:],
-                    "seed_text": cl.exemplar[:1500],
-                    "cluster_size": cl.size,
-                    "coverage": cl.coverage,
-                    "coverage_share": round(cl.coverage_share, 4),
-                }
-            )
     click.echo(f"{'cluster':<40} {'size':>5} {'covered':>8} {'share':>6}")
     for cl in clusters:
         click.echo(f"{cl.name[:40]:<40} {cl.size:>5} {cl.coverage:>8} {cl.coverage_share:>6.1%}")
