@@ -49,7 +49,7 @@ No gte-small, e5-small (English) or bge-small package with its weights was found
 all-mpnet-base-v2, measured in one run on the same 48 labelled documents (first 256-token
 window, one torch thread, 2 shared cores at load average ~45): MiniLM-L6 1.63 docs/s,
 mpnet 0.07 docs/s (23x slower; ~8x by FLOPs, the rest is contention). Embedding the 3,541
-labels would take ~14 h at that rate (~10 min per 1,000 docs even at the FLOP ratio unloaded),
+labels would take ~14 h at that rate,
 so it was not cross-validated. `--compare-encoder PATH` adds it (or any sentence-transformers
 directory) to the comparison table on the same folds where the CPU allows.
 
