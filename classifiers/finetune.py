@@ -14,7 +14,7 @@ CPU cost decides what runs: ``--folds-to-run`` runs only some of the folds
 epoch's first batches so a budget can be chosen before a long run.
 
     nice -n 15 python -m classifiers.finetune ../shared/data/labels/edu-annotations.jsonl \\
-        --epochs 2 --max-seq-length 256 --folds-to-run 0 --out /work/cache-edu/ft
+        --epochs 2 --max-seq-length 256 --folds-to-run 0 --out /tmp/ft
 """
 
 from __future__ import annotations
