@@ -81,12 +81,22 @@ def demo_texts() -> list[str]:
     return out
 
 
+_TEACHER_DEMO: dict[int, np.ndarray] = {}
+
+
+def teacher_on_demo(model, texts: list[str]) -> np.ndarray:
+    """The teacher's demo-sample scores, computed once per model object (they are slow)."""
+    if id(model) not in _TEACHER_DEMO:
+        _TEACHER_DEMO[id(model)] = model.predict(texts)
+    return _TEACHER_DEMO[id(model)]
+
+
 def demo_agreement(model, low: float, high: float) -> dict:
     """Student and cascade vs the teacher's keep decision on the demo sample."""
     from classifiers.cascade import cascade_predict
 
     texts = demo_texts()
-    teacher = model.predict(texts)
+    teacher = teacher_on_demo(model, texts)
     cas = cascade_predict(model, texts, low, high)
     return {
         "docs": len(texts),
@@ -97,6 +107,71 @@ def demo_agreement(model, low: float, high: float) -> dict:
         "cascade_vs_teacher": agreement(teacher, cas.scores),
         "cascade_share_to_teacher": round(float(cas.to_teacher.mean()), 4),
     }
+
+
+def demo_bands(model, bands=((2.995, 3.005), (2.95, 3.05), (2.8, 3.2), (2.5, 3.5))) -> list[dict]:
+    """Cascade keep agreement with the teacher on the demo sample, per uncertainty band."""
+    from classifiers.cascade import in_band
+    from classifiers.train import keep_agreement
+
+    texts = demo_texts()
+    teacher, student = teacher_on_demo(model, texts), model.student.predict(texts)
+    out = []
+    for low, high in bands:
+        unsure = in_band(student, low, high)
+        agree = keep_agreement(teacher, np.where(unsure, teacher, student))["keep_agreement"]
+        out.append(
+            {
+                "band": [low, high],
+                "keep_agreement": round(agree, 4),
+                "to_teacher": round(float(unsure.mean()), 4),
+            }
+        )
+    return out
+
+
+def label_report(annotations: str, cache_dir: str | None) -> dict:
+    """Duplicates inside the labels (identical texts and their label agreement), and what
+    semantic dedup removes from them at 0.95 / 0.9 (cached MiniLM embeddings, if given)."""
+    from classifiers.model import EduModel
+    from classifiers.train import embedding_cache_key, load_annotations
+
+    rows = load_annotations(annotations)
+    texts = [r["text"] for r in rows]
+    first: dict[str, int] = {}
+    same = copies = 0
+    for i, t in enumerate(texts):
+        if t in first:
+            copies += 1
+            same += rows[first[t]]["score"] == rows[i]["score"]
+        else:
+            first[t] = i
+    out: dict = {"labels": len(texts), "identical_copies": copies, "copies_same_label": same}
+    if cache_dir:
+        path = Path(cache_dir) / f"emb-{embedding_cache_key(EduModel().spec, texts)}.npy"
+        if path.exists():
+            from corpus.dedup.semantic import semantic_dedup
+
+            emb = np.load(path)
+            uids = [str(i) for i in range(len(texts))]
+            for t in (0.95, 0.9):
+                t0 = time.perf_counter()
+                drops = semantic_dedup(uids, emb, t)
+                other = [d for d in drops if texts[int(d.uid)] != texts[int(d.duplicate_of)]]
+                out[f"semantic_dedup_{t}"] = {
+                    "dropped": len(drops),
+                    "not_identical": len(other),
+                    "seconds": round(time.perf_counter() - t0, 2),
+                    "pairs": [
+                        [
+                            round(d.similarity, 3),
+                            texts[int(d.duplicate_of)][:100],
+                            texts[int(d.uid)][:100],
+                        ]
+                        for d in other[:: max(1, len(other) // 3)][:3]
+                    ],
+                }
+    return out
 
 
 def print_quality(meta: dict) -> None:
@@ -157,6 +232,12 @@ def main(argv: list[str] | None = None) -> None:
         action="store_true",
         help="only the cross-validated quality and the demo-sample agreement (no timings)",
     )
+    ap.add_argument(
+        "--annotations",
+        default=str(SHARED.parent / "labels" / "edu-annotations.jsonl"),
+        help="judge labels: duplicates and semantic dedup on them (--quality-only)",
+    )
+    ap.add_argument("--cache-dir", default=None, help="train-classifier's embedding cache")
     args = ap.parse_args(argv)
 
     import torch
@@ -177,6 +258,10 @@ def main(argv: list[str] | None = None) -> None:
         if model.student is not None:
             demo = demo_agreement(model, args.low, args.high)
             print(f"  demo sample, keep decisions vs the teacher: {json.dumps(demo)}")
+            for row in demo_bands(model):
+                print(f"  demo sample, cascade {row}")
+        if args.annotations and Path(args.annotations).exists():
+            print(f"  labels: {json.dumps(label_report(args.annotations, args.cache_dir))}")
         return
     load0 = os.getloadavg()[0]
     texts = build_texts(args.docs)

