@@ -39,9 +39,7 @@ def cluster():
 
 def split_jsonl_zst(src: Path, dest: Path, n: int, repeat: int = 1) -> list[Path]:
     """``src``'s records (``repeat`` times, ids made unique) dealt round-robin into ``n`` shards."""
-    lines = (
-        zstandard.ZstdDecompressor().stream_reader(src.open("rb")).read().decode().splitlines()
-    )
+    lines = zstandard.ZstdDecompressor().stream_reader(src.open("rb")).read().decode().splitlines()
     shards: list[list[str]] = [[] for _ in range(n)]
     i = 0
     for r in range(repeat):
