@@ -145,14 +145,17 @@ def stop_nodes(nodes: list[Node], grace_s: float = 10.0) -> None:
         shutil.rmtree(node.temp_dir, ignore_errors=True)
 
 
-def start_cluster(n_nodes: int = 2) -> Cluster:
-    """A head (GCS, dashboard) plus ``n_nodes - 1`` worker nodes, 1 CPU each; waits for all."""
+def start_cluster(n_nodes: int = 2, attempts: int = 3) -> Cluster:
+    """A head (GCS, dashboard) plus ``n_nodes - 1`` worker nodes, 1 CPU each; waits for all.
+
+    ``ray start`` gives a raylet 30 s (hard-coded) to register with the GCS; on a
+    loaded machine that can fail, so each node gets ``attempts`` tries in fresh dirs.
+    """
     nodes: list[Node] = []
+    (gcs, dash, client, *rest) = free_ports(3 + 4 * n_nodes)
+    cluster = Cluster(f"127.0.0.1:{gcs}", f"http://127.0.0.1:{dash}", nodes)
     try:
-        (gcs, dash, client, *rest) = free_ports(3 + 4 * n_nodes)
         for i in range(n_nodes):
-            # Short paths: Ray's unix sockets live under the temp dir (108-byte limit).
-            temp_dir = Path(tempfile.mkdtemp(prefix=f"rc{i}-", dir="/tmp"))
             agent, agent_grpc, metrics, rt_agent = rest[4 * i : 4 * i + 4]
             common = [
                 "--num-cpus=1",
@@ -174,11 +177,17 @@ def start_cluster(n_nodes: int = 2) -> Cluster:
                 ]
             else:
                 args = [f"--address=127.0.0.1:{gcs}"]
-            nodes.append(_start_node(args + common, temp_dir))
-            if i == 0:
-                cluster = Cluster(f"127.0.0.1:{gcs}", f"http://127.0.0.1:{dash}", nodes)
-                _wait(cluster, 1)
-        _wait(cluster, n_nodes)
+            for attempt in range(attempts):
+                # Short paths: Ray's unix sockets live under the temp dir (108-byte limit).
+                temp_dir = Path(tempfile.mkdtemp(prefix=f"rc{i}-", dir="/tmp"))
+                nodes.append(_start_node(args + common, temp_dir))
+                try:
+                    _wait(cluster, i + 1)
+                    break
+                except RuntimeError:  # ray start gave up (its own 30 s limit)
+                    stop_nodes([nodes.pop()])
+                    if attempt == attempts - 1:
+                        raise
         return cluster
     except BaseException:
         stop_nodes(nodes)
