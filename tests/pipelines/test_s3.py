@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import os
 import subprocess
 import sys
@@ -172,3 +173,34 @@ def test_demo_from_s3_to_s3_equals_local_run(s3, tmp_path, monkeypatch):
     assert r.returncode == 0, r.stderr[-3000:]
     r_local = _primer(["sql", str(local), q, "--format", "csv"], env)
     assert r.stdout == r_local.stdout
+
+
+def test_push_commits_last_and_pull_restores(s3, tmp_path):
+    from pipelines import remote
+
+    mkbucket("commits")
+    uri = "s3://commits/run"
+    src = tmp_path / "src"
+    (src / "work" / "done").mkdir(parents=True)
+    (src / "work" / "done" / "a.json").write_text('{"n": 1}')
+    (src / "old.txt").write_text("old")
+    (src / "x.tmp").write_text("half-written")
+    assert remote.read_commit(uri) is None
+    assert remote.push(src, uri) == 2
+    assert set(json.loads(get(f"{uri}/{remote.COMMIT}"))["files"]) == {
+        "work/done/a.json",
+        "old.txt",
+    }
+    (src / "old.txt").unlink()
+    (src / "new.txt").write_text("new")
+    assert remote.push(src, uri) == 1  # only the new file; the marker is unchanged
+    store, key = filesystem(uri)
+    with pytest.raises(FileNotFoundError):
+        store.open_input_stream(f"{key}/old.txt").read()  # what the commit dropped is gone
+
+    dest = tmp_path / "dest"
+    assert remote.pull(uri, dest) == 2
+    assert (dest / "work" / "done" / "a.json").read_text() == '{"n": 1}'
+    assert (dest / "new.txt").stat().st_mtime_ns == (src / "new.txt").stat().st_mtime_ns
+    assert not (dest / "x.tmp").exists()
+    assert remote.pull(uri, dest) == 0  # up to date: nothing fetched
