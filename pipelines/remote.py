@@ -88,7 +88,7 @@ def read_commit(uri: str) -> dict[str, Any] | None:
     try:
         with store.open_input_stream(f"{prefix}/{COMMIT}") as f:
             return json.loads(f.read())
-    except (FileNotFoundError, OSError):
+    except FileNotFoundError:  # nothing committed yet (other errors: the store's own)
         return None
 
 
