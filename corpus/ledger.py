@@ -142,6 +142,12 @@ def build_index(
         else "SELECT NULL::VARCHAR source_file, NULL::BIGINT position, NULL::VARCHAR error WHERE false"
     )
     con.execute(f"CREATE OR REPLACE TABLE rejects AS {rej_src} ORDER BY source_file, position")
+    markers = _glob(layout.work / "done", "*.json")
+    if markers:  # one row per finished input shard: docs, seconds, the Ray node that ran it
+        con.execute(
+            "CREATE OR REPLACE TABLE ingest_shards AS SELECT * FROM "
+            f"read_json_auto({[str(p) for p in markers]!r}, union_by_name = true) ORDER BY path"
+        )
     gates = sorted((layout.out / "synth-work" / "gates").glob("*.jsonl"))
     if gates:  # every generation and its synth-gate decision (kept ones are also documents)
         con.execute(

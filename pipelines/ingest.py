@@ -24,6 +24,7 @@ import pyarrow.parquet as pq
 from corpus.readers.base import Record, Reject
 from corpus.stage import Batch, Stage
 from corpus.tokens import TokenStage
+from pipelines import ray_backend as rb
 from pipelines.config import PipelineConfig
 from pipelines.layout import Layout, file_fingerprint, shard_key, write_json_atomic
 
@@ -213,6 +214,7 @@ def ingest_shard(
         "n_rejects": len(rejects),
         "profile": profile,
         "seconds": round(time.perf_counter() - start, 3),
+        "node_id": rb.node_id(),  # which Ray node did it (None in-process)
     }
     write_json_atomic(layout.marker(key), summary)
     return summary

@@ -149,6 +149,15 @@ def shutdown(wait_s: float = 5.0) -> None:
     psutil.wait_procs(alive, timeout=wait_s)
 
 
+def node_id() -> str | None:
+    """The Ray node this code runs on (recorded per shard), None outside Ray."""
+    if _local or not ray_running():
+        return None
+    import ray
+
+    return ray.get_runtime_context().get_node_id()
+
+
 def cluster_cpus() -> int:
     if _local:
         return os.cpu_count() or 1

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import glob
 import logging
+import os
+import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -126,6 +128,98 @@ def expand_inputs(patterns: list[str], source_languages: list[str] | None = None
         for f in files:
             found.setdefault(f.resolve(), f)
     return sorted(found.values(), key=str)
+
+
+# --- object storage (s3://...) ----------------------------------------------------------
+
+REMOTE_SCHEMES = ("s3://", "gs://")
+
+
+def is_remote(uri: str | Path) -> bool:
+    return isinstance(uri, str) and uri.startswith(REMOTE_SCHEMES)
+
+
+def filesystem(uri: str):
+    """``(pyarrow FileSystem, path without scheme)`` for an object-store URI.
+
+    S3 credentials come from the usual variables (``AWS_ACCESS_KEY_ID``,
+    ``AWS_SECRET_ACCESS_KEY``, ``AWS_SESSION_TOKEN``, ``AWS_REGION``, a profile or the
+    instance role); ``AWS_ENDPOINT_URL_S3`` / ``AWS_ENDPOINT_URL`` point at a
+    non-AWS store (MinIO, Ceph, R2, a test server).
+    """
+    from pyarrow import fs
+
+    if uri.startswith("s3://"):
+        endpoint = os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL")
+        kwargs: dict = {}
+        if endpoint:
+            scheme, _, host = endpoint.rpartition("://")
+            kwargs = {"endpoint_override": host or endpoint, "scheme": scheme or "https"}
+        region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
+        if region:
+            kwargs["region"] = region
+        return fs.S3FileSystem(**kwargs), uri[len("s3://") :]
+    filesystem_, path = fs.FileSystem.from_uri(uri)
+    return filesystem_, path
+
+
+def _glob_regex(pattern: str) -> re.Pattern[str]:
+    """Glob semantics on object keys: ``*`` and ``?`` stay within one path segment, ``**``
+    crosses them (as ``glob(recursive=True)`` does locally)."""
+    out, i = "", 0
+    while i < len(pattern):
+        if pattern.startswith("**/", i):
+            out, i = out + "(?:.*/)?", i + 3
+        elif pattern.startswith("**", i):
+            out, i = out + ".*", i + 2
+        elif pattern[i] == "*":
+            out, i = out + "[^/]*", i + 1
+        elif pattern[i] == "?":
+            out, i = out + "[^/]", i + 1
+        else:
+            out, i = out + re.escape(pattern[i]), i + 1
+    return re.compile(out + r"\Z")
+
+
+def expand_remote(pattern: str) -> list[str]:
+    """Object URIs named by ``pattern``: one object, a glob, or a prefix (read recursively),
+    keeping only readable data files; fails like ``expand_inputs`` on no match."""
+    try:
+        return _expand_remote(pattern)
+    except OSError as e:  # no credentials, no bucket, store unreachable: one line
+        raise InputError(f"{pattern}: {str(e).splitlines()[0]}") from e
+
+
+def _expand_remote(pattern: str) -> list[str]:
+    from pyarrow import fs
+
+    store, path = filesystem(pattern)
+    scheme = pattern[: pattern.index("://") + 3]
+    if _is_glob(path):
+        base = path[: min(path.index(c) for c in "*?[" if c in path)].rpartition("/")[0]
+        regex = _glob_regex(path)
+        infos = store.get_file_info(fs.FileSelector(base, recursive=True, allow_not_found=True))
+        keys = [i.path for i in infos if i.type == fs.FileType.File and regex.match(i.path)]
+    else:
+        info = store.get_file_info(path.rstrip("/"))
+        if info.type == fs.FileType.File:
+            keys = [info.path]
+        elif info.type == fs.FileType.Directory:
+            sel = fs.FileSelector(path.rstrip("/"), recursive=True)
+            keys = [i.path for i in store.get_file_info(sel) if i.type == fs.FileType.File]
+        else:
+            raise InputError(f"{pattern}: no such object or prefix")
+    readable = []
+    for key in sorted(keys):
+        name = key.rpartition("/")[2]
+        fmt = input_format(name)
+        if name.startswith((".", "_")) or fmt in (None, "source"):
+            log.warning("skipped input object %s%s: not a supported data file", scheme, key)
+        else:
+            readable.append(scheme + key)
+    if not readable:
+        raise InputError(f"{pattern}: matches no readable object (supported: {SUPPORTED_SHORT})")
+    return readable
 
 
 def reader_for(path: Path | str) -> Callable[..., Iterator[Record | Reject]]:

@@ -68,7 +68,9 @@ def sql_command(out, query, fmt):
         tables,
         unfinished_note,
     )
+    from pipelines.remote import ledger_dir
 
+    out = ledger_dir(out)  # s3://...: the committed ledger, downloaded (DuckDB can't write S3)
     try:
         con = connect_sandboxed(out)
     except PartialOutput as e:

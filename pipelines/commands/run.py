@@ -67,6 +67,7 @@ def run_command(
         primer run --config configs/web.yaml --set classify.min_edu_score=2.5 --quiet
         RAY_ADDRESS=ray://head:10001 primer run --config configs/web.yaml
         primer run --profile code --input 'stack/*.parquet' --input 'repos/' --output out-code/
+        primer run --input 's3://crawl/cc/*.warc.gz' --output s3://corpora/edu-v1/
     """
     from pipelines import progress
     from pipelines.config import load_config
@@ -78,9 +79,16 @@ def run_command(
     )
     if not config.inputs and not config.synth.enabled:  # the input first: it is what is missing
         raise click.UsageError("no inputs: pass --input or set `inputs:` (or enable synth)")
+    remote_out = _stage_remote(config)
     result = run_pipeline(
         config, until=until, force=force, against=list(against), command=" ".join(sys.argv)
     )
+    if remote_out:  # committed before the reject check, which may exit 1
+        from pipelines import remote
+
+        n = remote.push(result.out, remote_out)
+        if progress.level() >= progress.NORMAL:
+            click.echo(f"[primer] committed {n} changed file(s) to {remote_out}")
     check_reject_rate(result.out, max_reject_rate, result.run_id)  # ledger written: may exit 1
     c = result.counts
     if progress.level() < progress.NORMAL:
@@ -90,6 +98,26 @@ def run_command(
         f"({c.get('kept_tokens', 0)} tokens), {c.get('rejects', 0)} rejects\n"
         f"[primer] corpus: {result.out / 'corpus'}\n[primer] ledger: {result.out / 'corpus.duckdb'}"
     )
+
+
+def _stage_remote(config) -> str | None:
+    """Object-store inputs and output (``s3://``) run through local staging
+    (``pipelines.remote``); returns the output URI to commit to, if any."""
+    from corpus.readers.inputs import is_remote
+    from pipelines import remote
+
+    if any(is_remote(i) for i in config.inputs):
+        config.inputs = remote.stage_inputs(list(config.inputs))
+    if not (config.output and is_remote(config.output)):
+        return None
+    uri, local = config.output, remote.output_stage(config.output)
+    n = remote.pull(uri, local)  # markers, state, corpus, ledger: resume and no-op reruns
+    if n:
+        from pipelines.progress import say
+
+        say(f"pulled {n} committed file(s) of {uri} into {local}")
+    config.output = str(local)
+    return uri
 
 
 @click.command("index")

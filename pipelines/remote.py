@@ -1,0 +1,160 @@
+"""Object-storage inputs and outputs (``s3://``), by local staging.
+
+The pipeline itself works on local paths. ``primer run`` with an object-store URI:
+
+* inputs: each object is copied once (through ``pyarrow.fs``) into
+  ``CACHE/inputs/<scheme>/<bucket>/<key>``, keeping the object's size and mtime, so
+  the shard key and fingerprint of an input are the same on every machine with the same
+  cache path, and an unchanged object is not fetched again;
+* output: the run goes to ``CACHE/outputs/<hash of the URI>/`` and is then committed:
+  changed files are uploaded, and ``_PRIMER_COMMIT.json`` (every file with its size and
+  mtime) is written last. A rerun first pulls what the commit lists (markers, work
+  state, corpus, ledger), so "rerun is a no-op" and resume hold on object storage;
+  files the new commit no longer lists are deleted after it is written. Readers trust
+  only files the commit lists (a crash mid-upload leaves the old commit in place).
+
+DuckDB cannot write a database file to S3: the ledger is built locally and uploaded,
+and ``primer sql s3://...`` downloads it first.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+from corpus.readers.inputs import expand_remote, filesystem, is_remote
+
+COMMIT = "_PRIMER_COMMIT.json"
+_CHUNK = 8 << 20
+
+
+def cache_root() -> Path:
+    return Path(os.environ.get("PRIMER_CACHE") or Path.home() / ".cache" / "primer")
+
+
+def output_stage(uri: str) -> Path:
+    """The local staging dir of an object-store output, stable per URI."""
+    uri = uri.rstrip("/")
+    name = uri.rpartition("/")[2] or "out"
+    return cache_root() / "outputs" / f"{name}-{hashlib.sha1(uri.encode()).hexdigest()[:12]}"
+
+
+def _copy_down(store, key: str, dest: Path, mtime_ns: int | None) -> None:
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = dest.with_name(dest.name + ".tmp")
+    with store.open_input_stream(key) as src, tmp.open("wb") as out:
+        while chunk := src.read(_CHUNK):
+            out.write(chunk)
+    if mtime_ns is not None:
+        os.utime(tmp, ns=(mtime_ns, mtime_ns))
+    os.replace(tmp, dest)
+
+
+def stage_input(uri: str) -> Path:
+    """The local copy of one input object (fetched unless an identical copy is there)."""
+    store, key = filesystem(uri)
+    info = store.get_file_info(key)
+    scheme = uri.partition("://")[0]
+    dest = cache_root() / "inputs" / scheme / key
+    mtime_ns = info.mtime_ns
+    if (
+        dest.is_file()
+        and dest.stat().st_size == info.size
+        and (mtime_ns is None or dest.stat().st_mtime_ns == mtime_ns)
+    ):
+        return dest
+    _copy_down(store, key, dest, mtime_ns)
+    return dest
+
+
+def stage_inputs(patterns: list[str]) -> list[str]:
+    """``patterns`` with every object-store pattern replaced by its staged local files."""
+    out: list[str] = []
+    for pattern in patterns:
+        if is_remote(pattern):
+            out += [str(stage_input(uri)) for uri in expand_remote(pattern)]
+        else:
+            out.append(pattern)
+    return out
+
+
+def read_commit(uri: str) -> dict[str, Any] | None:
+    store, prefix = filesystem(uri.rstrip("/"))
+    try:
+        with store.open_input_stream(f"{prefix}/{COMMIT}") as f:
+            return json.loads(f.read())
+    except FileNotFoundError:  # nothing committed yet (other errors: the store's own)
+        return None
+
+
+def pull(uri: str, local: Path, only: list[str] | None = None) -> int:
+    """Download the committed files of ``uri`` that ``local`` lacks or holds in another
+    version; ``only``: just these relative paths. Returns the number fetched."""
+    commit = read_commit(uri)
+    if commit is None:
+        return 0
+    store, prefix = filesystem(uri.rstrip("/"))
+    n = 0
+    for rel, meta in sorted(commit["files"].items()):
+        if only is not None and rel not in only:
+            continue
+        dest = local / rel
+        if dest.is_file():
+            st = dest.stat()
+            if (st.st_size, st.st_mtime_ns) == (meta["size"], meta["mtime_ns"]):
+                continue
+        _copy_down(store, f"{prefix}/{rel}", dest, meta["mtime_ns"])
+        n += 1
+    return n
+
+
+def _local_files(local: Path) -> dict[str, dict[str, int]]:
+    files = {}
+    for p in sorted(local.rglob("*")):
+        if p.is_file() and not p.name.endswith(".tmp") and p.name != COMMIT:
+            st = p.stat()
+            files[p.relative_to(local).as_posix()] = {
+                "size": st.st_size,
+                "mtime_ns": st.st_mtime_ns,
+            }
+    return files
+
+
+def push(local: Path, uri: str) -> int:
+    """Commit ``local`` to ``uri``: upload changed files, write the commit marker last,
+    then delete what the old commit listed and the new one does not. Returns uploads."""
+    store, prefix = filesystem(uri.rstrip("/"))
+    old = (read_commit(uri) or {}).get("files", {})
+    files = _local_files(local)
+    n = 0
+    for rel, meta in files.items():
+        if old.get(rel) == meta:
+            continue
+        with (local / rel).open("rb") as src, store.open_output_stream(f"{prefix}/{rel}") as out:
+            while chunk := src.read(_CHUNK):
+                out.write(chunk)
+        n += 1
+    commit = {"committed": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "files": files}
+    with store.open_output_stream(f"{prefix}/{COMMIT}") as out:
+        out.write(json.dumps(commit, indent=1, sort_keys=True).encode())
+    for rel in sorted(set(old) - set(files)):
+        with contextlib.suppress(FileNotFoundError):
+            store.delete_file(f"{prefix}/{rel}")
+    return n
+
+
+def ledger_dir(out: str) -> str:
+    """A local directory holding ``out``'s ledger: ``out`` itself, or for an object-store
+    output its staging dir with the committed ``corpus.duckdb`` pulled."""
+    if not is_remote(out):
+        return out
+    local = output_stage(out)
+    if read_commit(out) is None:
+        raise FileNotFoundError(f"{out}: no {COMMIT} (not a finished primer output)")
+    pull(out, local, only=["corpus.duckdb"])
+    return str(local)
