@@ -8,7 +8,7 @@ from corpus import ledger
 from pipelines.config import load_config
 from pipelines.ingest import ingest_shard
 from pipelines.layout import Layout
-from pipelines.run import stages_off
+from pipelines.pipeline import stages_off
 
 
 def test_stages_off_follow_the_config():

@@ -68,7 +68,7 @@ def _snapshot(out: Path) -> dict:
 
 def _run_demo(out: Path, profile: str, overrides: list[str]) -> dict:
     from pipelines import demo, demo_code
-    from pipelines.run import run_pipeline
+    from pipelines.pipeline import run_pipeline
 
     sample = demo_code if profile == "code" else demo
     inputs = tuple(str(p) for p in sample.sample_paths())

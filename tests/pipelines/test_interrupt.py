@@ -16,7 +16,7 @@ import psutil
 import pytest
 
 from pipelines.config import load_config
-from pipelines.run import run_pipeline
+from pipelines.pipeline import run_pipeline
 from tests.pipelines.conftest import TOPICS, _doc
 
 ROOT = Path(__file__).resolve().parents[2]

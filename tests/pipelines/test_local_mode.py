@@ -7,7 +7,7 @@ from pathlib import Path
 import duckdb
 
 from pipelines.config import load_config
-from pipelines.run import resolve_mode, run_pipeline
+from pipelines.pipeline import resolve_mode, run_pipeline
 
 
 def _decisions(out: Path) -> list[tuple]:

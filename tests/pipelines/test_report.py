@@ -60,7 +60,7 @@ def demo_run(ray_local, tmp_path_factory) -> Path:
     """The demo sample plus the hostile shard, through every stage (~1.5-5 min)."""
     from pipelines.config import load_config
     from pipelines.demo import sample_paths
-    from pipelines.run import run_pipeline
+    from pipelines.pipeline import run_pipeline
 
     root = tmp_path_factory.mktemp("report")
     hostile = root / "hostile.jsonl"
