@@ -42,6 +42,16 @@ class StepContext:
         dec = ledger.decisions_sql(self.layout.docs_files(), self.earlier, with_text=with_text)
         return f"SELECT {columns} FROM ({dec}) WHERE drop_reason IS NULL"
 
+    def doc_columns(self) -> set[str]:
+        """Columns of the ingest Parquet (they vary: filters off, older outputs)."""
+        files = [str(p) for p in self.layout.docs_files()]
+        con = duckdb.connect()
+        try:
+            sql = f"DESCRIBE SELECT * FROM read_parquet({files!r}, union_by_name = true)"
+            return {r[0] for r in con.execute(sql).fetchall()}
+        finally:
+            con.close()
+
     def survivor_uids(self, where: str = "true") -> pa.Array:
         con = duckdb.connect()
         try:

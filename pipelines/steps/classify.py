@@ -76,7 +76,10 @@ class Classify(Step):
         if profile == "code" and not config.profiles.code.classify.enabled:
             return
         scored = self.cache_files(ctx)
-        where = f"coalesce(profile, 'web') = '{profile}'"
+        if "profile" in ctx.doc_columns():
+            where = f"coalesce(profile, 'web') = '{profile}'"
+        else:  # written before profiles existed: all web
+            where = "true" if profile == "web" else "false"
         if scored:
             cached = f"SELECT uid FROM read_parquet({[str(p) for p in scored]!r})"
             where += f" AND uid NOT IN ({cached})"

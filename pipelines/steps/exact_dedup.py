@@ -23,15 +23,9 @@ class ExactDedup(Step):
     def run(self, ctx: StepContext) -> pa.Table:
         con = duckdb.connect()
         try:
-            docs = ctx.layout.docs_files()
-            names = {
-                r[0]
-                for r in con.execute(
-                    f"DESCRIBE SELECT * FROM read_parquet({[str(p) for p in docs]!r}, "
-                    "union_by_name = true)"
-                ).fetchall()
-            }
-            if "text_hash" not in names:  # filters disabled: nothing hashed, nothing to dedup
+            if (
+                "text_hash" not in ctx.doc_columns()
+            ):  # filters disabled: nothing hashed, nothing to dedup
                 table = self.empty()
             else:
                 alive = ctx.survivors_sql(", ".join(self.reads)) + " AND text_hash IS NOT NULL"

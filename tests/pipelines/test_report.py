@@ -259,7 +259,7 @@ def test_report_on_a_directory_without_a_ledger_is_one_clean_error(tmp_path):
 
 
 def _tiny_ledger(out: Path) -> None:
-    """A ledger built by the real ``build_index`` from hand-written ingest Parquet (no Ray):
+    """A ledger built by the real steps and ledger from hand-written ingest Parquet (no Ray):
     ingest only, so no edu scores and no clusters."""
     import pyarrow as pa
     import pyarrow.parquet as pq
@@ -267,6 +267,7 @@ def _tiny_ledger(out: Path) -> None:
     from corpus import ledger
     from pipelines.config import PipelineConfig
     from pipelines.layout import Layout
+    from pipelines.steps import build_ledger, run_steps
 
     rows = [
         # (id, text, drop_stage, drop_reason, n_tokens, words)
@@ -299,8 +300,8 @@ def _tiny_ledger(out: Path) -> None:
         }
     )
     pq.write_table(table, docs / "part-0.parquet")
+    build_ledger(Layout(out), steps=run_steps(PipelineConfig(), Layout(out), until="ingest"))
     con = ledger.connect(out / "corpus.duckdb")
-    ledger.build_index(con, Layout(out), None, out / "shards.parquet")
     ledger.start_run(con, "r1", "primer run", PipelineConfig().model_dump(mode="json"), {})
     ledger.finish_run(con, "r1", "ok", {"documents": len(rows)})
     con.close()
