@@ -28,7 +28,11 @@ STEPS: tuple[Step, ...] = (
 
 # The per-document stages of ingest (corpus/stage.py), before every global step.
 INGEST_STAGES = ("read", "langid", "quality", "decontam", "pii", "toxicity")
-FUNNEL = (*INGEST_STAGES, *(s for step in STEPS for s in step.stages))
+
+
+def funnel() -> tuple[str, ...]:
+    """The funnel's stage order: ingest's stages, then each step's, in step order."""
+    return (*INGEST_STAGES, *(s for step in STEPS for s in step.stages))
 
 
 def table_path(layout: Layout, index: int, step: Step) -> Path:
@@ -67,7 +71,7 @@ def build_ledger(
             layout.rejects_files(),
             layout.generation_files(),
             off=off,
-            stages=FUNNEL,
+            stages=funnel(),
         )
     finally:
         con.close()
@@ -119,4 +123,4 @@ def reselect(layout: Layout, dest: Path, min_edu: float, shards: ShardConfig) ->
     return n_docs, n_tokens
 
 
-__all__ = ["FUNNEL", "STEPS", "Step", "StepContext", "build_ledger", "reindex", "run_steps"]
+__all__ = ["funnel", "STEPS", "Step", "StepContext", "build_ledger", "reindex", "run_steps"]

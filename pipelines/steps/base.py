@@ -37,9 +37,10 @@ class StepContext:
     against: list[str] = field(default_factory=list)
     earlier: list[Path] = field(default_factory=list)  # decision tables of the steps before
 
-    def survivors_sql(self, columns: str, with_text: bool = False) -> str:
-        """SELECT ``columns`` of the documents no earlier decision dropped."""
-        dec = ledger.decisions_sql(self.layout.docs_files(), self.earlier, with_text=with_text)
+    def survivors_sql(self, columns: str) -> str:
+        """SELECT ``columns`` of the documents no earlier decision dropped (DuckDB reads
+        only the Parquet columns the query uses)."""
+        dec = ledger.decisions_sql(self.layout.docs_files(), self.earlier, with_text=True)
         return f"SELECT {columns} FROM ({dec}) WHERE drop_reason IS NULL"
 
     def doc_columns(self) -> set[str]:
