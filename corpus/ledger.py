@@ -178,13 +178,18 @@ def build_index(
         ORDER BY st.ord
         """
     )
+    columns = {r[0] for r in con.execute("DESCRIBE documents").fetchall()}
+    reached = (  # documents the classifier scored and judged (no classify table: none)
+        "SELECT edu_score, n_tokens FROM documents WHERE edu_score IS NOT NULL "
+        "AND (kept OR drop_stage = 'classify')"
+        if "edu_score" in columns
+        else "SELECT NULL::DOUBLE AS edu_score, NULL::BIGINT AS n_tokens WHERE false"
+    )
     con.execute(
-        """
+        f"""
         CREATE OR REPLACE VIEW token_yield AS
         WITH t(threshold) AS (SELECT unnest(range(0, 51, 5)) / 10.0),
-             reached AS (SELECT edu_score, n_tokens FROM documents
-                         WHERE edu_score IS NOT NULL
-                           AND (kept OR drop_stage = 'classify'))
+             reached AS ({reached})
         SELECT t.threshold,
                count(r.edu_score) AS documents,
                coalesce(sum(r.n_tokens), 0) AS tokens
