@@ -38,7 +38,7 @@ from pipelines.steps import build_ledger, run_steps
 
 log = logging.getLogger("primer")
 
-STEPS = ("ingest", "dedup", "classify", "all")
+UNTIL = ("ingest", "dedup", "classify", "all")  # --until: the last step family to run
 
 
 @dataclass
@@ -105,8 +105,8 @@ def run_pipeline(
     against: list[str] | None = None,
     command: str = "primer run",
 ) -> RunResult:
-    if until not in STEPS:
-        raise ValueError(f"--until must be one of {', '.join(STEPS)}")
+    if until not in UNTIL:
+        raise ValueError(f"--until must be one of {', '.join(UNTIL)}")
     if not config.output:
         raise ValueError("no output directory: pass --output or set `output:` in the config")
     if not config.inputs and not config.synth.enabled:
