@@ -106,16 +106,16 @@ def reselect(layout: Layout, dest: Path, min_edu: float, shards: ShardConfig) ->
     if Classify.name not in names:
         raise FileNotFoundError(f"{layout.out}: no classify decisions (run the classify step)")
     cut = names.index(Classify.name)
+    # Steps after classify other than write (none today) would need rerunning: refuse.
+    later = [n for n in names[cut + 1 :] if n != Write.name]
+    if later:
+        raise ValueError(f"select cannot re-run the steps after classify: {', '.join(later)}")
     earlier = tables[:cut]
     ctx = StepContext(PipelineConfig(), layout, earlier=earlier)
     step = Classify()
     decided = dest / "decisions" / tables[cut].name
     write_decisions(step.decide(ctx, step.cache_files(ctx), min_edu), decided)
     steps = [*earlier, decided]
-    # Steps after classify other than write (none today) would need rerunning: refuse.
-    later = [n for n in names[cut + 1 :] if n != Write.name]
-    if later:
-        raise ValueError(f"select cannot re-run the steps after classify: {', '.join(later)}")
     table, n_docs, n_tokens = write_corpus(layout.docs_files(), steps, dest / "corpus", shards)
     written = dest / "decisions" / f"{(cut + 2) * 10:02d}-{Write.name}.parquet"
     write_decisions(table, written)
