@@ -1,22 +1,23 @@
 """The DuckDB ledger: one ``documents`` row per input document, ``runs``, ``rejects``.
 
 All statistics are SQL over these tables (``funnel``, ``token_yield`` views);
-nothing is counted twice in Python. Decisions come from Parquet files the
-stages wrote (``pipelines.layout``); ``decisions_sql`` joins them, and both
-the corpus writer and the ``documents`` table read that one query, so the
-corpus and the ledger cannot disagree.
+nothing is counted twice in Python. Decisions come from Parquet files: the
+per-document decisions of ingest, then one *decision table* per global step
+(``uid, drop_stage, drop_reason, duplicate_of, dup_cluster`` + measured columns),
+in step order. ``decisions_sql`` combines them generically (first drop wins); the
+corpus writer and the ``documents`` table read that one query, so the corpus and
+the ledger cannot disagree. The ledger knows files, not the pipeline that wrote them.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import duckdb
-
-from pipelines.layout import Layout
 
 RUNS_DDL = """
 CREATE TABLE IF NOT EXISTS runs (
@@ -30,62 +31,68 @@ FUNNEL_STAGES = (
     "classify",
 )  # fmt: skip
 
-# First stage that dropped a document wins; later global stages only see survivors.
-_EMPTY = {
-    "exact": "SELECT NULL::VARCHAR AS uid, NULL::VARCHAR AS duplicate_of WHERE false",
-    "near": "SELECT NULL::VARCHAR AS uid, NULL::VARCHAR AS duplicate_of, NULL::VARCHAR AS dup_cluster WHERE false",
-    "clusters": "SELECT NULL::VARCHAR AS uid, NULL::VARCHAR AS dup_cluster WHERE false",
-    "edu": "SELECT NULL::VARCHAR AS uid, NULL::DOUBLE AS edu_score, NULL::INTEGER AS edu_int WHERE false",
-    "shards": "SELECT NULL::VARCHAR AS uid, NULL::VARCHAR AS shard WHERE false",
-}
+# Every decision table has these columns; any other column is a measured value.
+DECISION_COLUMNS = ("uid", "drop_stage", "drop_reason", "duplicate_of", "dup_cluster")
 
 
-def _source(files: list[Path], columns: str, key: str) -> str:
-    existing = [str(f) for f in files if f.exists()]
-    if not existing:
-        return _EMPTY[key]
-    return f"SELECT {columns} FROM read_parquet({existing!r}, union_by_name = true)"
+def _files(paths: Sequence[Path]) -> str:
+    return repr([str(p) for p in paths])
 
 
-def _glob(root: Path, pattern: str) -> list[Path]:
-    return sorted(root.glob(pattern)) if root.is_dir() else []
+def _measured(con: duckdb.DuckDBPyConnection, table: Path) -> list[str]:
+    cols = con.execute(f"DESCRIBE SELECT * FROM read_parquet('{table}')").fetchall()
+    names = [c[0] for c in cols]
+    missing = [c for c in DECISION_COLUMNS if c not in names]
+    if missing:
+        raise ValueError(f"{table}: not a decision table (no {', '.join(missing)})")
+    return [n for n in names if n not in DECISION_COLUMNS]
 
 
-def decisions_sql(layout: Layout, min_edu: float | None, with_text: bool = False) -> str:
+def decisions_sql(docs: Sequence[Path], steps: Sequence[Path], with_text: bool = False) -> str:
     """SELECT over every ingested document with its final decision.
 
-    ``min_edu`` None means the classify stage did not run (no ``low-edu`` drops).
+    ``docs``: the ingest Parquet files (every document, its per-document decision);
+    ``steps``: decision tables in step order. A document's decision is the first drop:
+    ingest's, else the first step table that drops it. ``duplicate_of`` and
+    ``dup_cluster`` come from the first table that has one; measured columns are
+    joined by name (two tables measuring one column is an error).
     """
-    work = layout.work
-    docs = _glob(work / "docs", "*/*.parquet")
     if not docs:
-        raise FileNotFoundError(f"nothing ingested under {work}")
-    exact = _source([work / "exact.parquet"], "uid, duplicate_of", "exact")
-    near = _source([work / "near" / "near_dups.parquet"], "uid, duplicate_of, dup_cluster", "near")
-    clusters = _source([work / "near" / "clusters.parquet"], "uid, dup_cluster", "clusters")
-    edu = _source(_glob(work / "edu", "*/*.parquet"), "uid, edu_score, edu_int", "edu")
-    low_edu = "false" if min_edu is None else f"e.edu_score < {float(min_edu)!r}"
+        raise FileNotFoundError("nothing ingested (no documents Parquet)")
+    con = duckdb.connect()
+    try:
+        measured = [_measured(con, t) for t in steps]
+    finally:
+        con.close()
+    seen: set[str] = set()
+    for table, cols in zip(steps, measured, strict=True):
+        if seen & set(cols):
+            raise ValueError(f"{table}: column(s) {sorted(seen & set(cols))} measured twice")
+        seen |= set(cols)
+    aliases = [f"s{i}" for i in range(len(steps))]
+    ctes = "".join(
+        f", {a} AS (SELECT * FROM read_parquet('{t}'))" for a, t in zip(aliases, steps, strict=True)
+    )
+    joins = "".join(f" LEFT JOIN {a} USING (uid)" for a in aliases)
+    picks = "".join(f" WHEN {a}.drop_reason IS NOT NULL THEN {a}.{{c}}" for a in aliases)
+    decision = {
+        c: f"CASE WHEN d.drop_reason IS NOT NULL THEN d.{c}{picks.format(c=c)} END AS {c}"
+        for c in ("drop_stage", "drop_reason")
+    }
+
+    def first(c: str) -> str:
+        return f"coalesce({''.join(f'{a}.{c}, ' for a in aliases)}NULL::VARCHAR) AS {c}"
+
+    values = "".join(f"{a}.{c}, " for a, cols in zip(aliases, measured, strict=True) for c in cols)
     text = "" if with_text else "text,"
     return f"""
-      WITH d AS (SELECT * FROM read_parquet({[str(p) for p in docs]!r}, union_by_name = true)),
-           ex AS ({exact}), nd AS ({near}), cl AS ({clusters}), e AS ({edu})
+      WITH d AS (SELECT * FROM read_parquet({_files(docs)}, union_by_name = true)){ctes}
       SELECT d.* EXCLUDE ({text} drop_stage, drop_reason),
              -- what a person needs to recognise a document in a query result
              left(trim(split_part(ltrim(d.text, E' \t\r\n'), E'\n', 1)), 120) AS first_line,
-             e.edu_score, e.edu_int,
-             cl.dup_cluster,
-             coalesce(ex.duplicate_of, nd.duplicate_of) AS duplicate_of,
-             CASE WHEN d.drop_reason IS NOT NULL THEN d.drop_stage
-                  WHEN ex.uid IS NOT NULL THEN 'exact-dedup'
-                  WHEN nd.uid IS NOT NULL THEN 'near-dedup'
-                  WHEN {low_edu} THEN 'classify' END AS drop_stage,
-             CASE WHEN d.drop_reason IS NOT NULL THEN d.drop_reason
-                  WHEN ex.uid IS NOT NULL THEN 'exact-duplicate'
-                  WHEN nd.uid IS NOT NULL THEN 'near-duplicate'
-                  WHEN {low_edu} THEN 'low-edu' END AS drop_reason
-      FROM d
-      LEFT JOIN ex USING (uid) LEFT JOIN nd USING (uid)
-      LEFT JOIN cl USING (uid) LEFT JOIN e USING (uid)
+             {values}{first("dup_cluster")}, {first("duplicate_of")},
+             {decision["drop_stage"]}, {decision["drop_reason"]}
+      FROM d{joins}
     """
 
 
@@ -107,54 +114,57 @@ FUNNEL_DISPLAY_SQL = (
 
 def build_index(
     con: duckdb.DuckDBPyConnection,
-    layout: Layout,
-    min_edu: float | None,
-    shard_map_file: Path,
+    docs: Sequence[Path],
+    steps: Sequence[Path],
+    rejects: Sequence[Path] = (),
+    generations: Sequence[Path] = (),
+    shards: Sequence[Path] = (),
     off: list[str] | None = None,
+    stages: Sequence[str] = FUNNEL_STAGES,
 ) -> None:
-    """(Re)create ``documents``, ``rejects`` and the views from the run's Parquet files.
+    """(Re)create ``documents``, ``rejects`` and the views from a run's Parquet files.
 
-    ``off`` names the funnel stages that did not run (``stage_status``); None keeps
-    what an earlier build recorded (``primer index`` rebuilds without a config).
+    ``docs``/``steps``: see ``decisions_sql``; ``rejects``: unparseable input
+    (``source_file, position, error``); ``generations``: synth gate JSONL files;
+    ``shards``: ingest's per-shard markers (JSON).
+    ``stages``: the funnel order. ``off`` names the funnel stages that did not run
+    (``stage_status``); None keeps what an earlier build recorded (``primer index``
+    rebuilds without a config).
     """
-    shard_map = _source([shard_map_file], "uid, shard", "shards")
     con.execute("BEGIN")
     con.execute("CREATE TABLE IF NOT EXISTS stage_status (stage VARCHAR PRIMARY KEY, ran BOOLEAN)")
     if off is not None:
         con.execute("DELETE FROM stage_status")
         con.executemany(
-            "INSERT INTO stage_status VALUES (?, ?)", [[s, s not in off] for s in FUNNEL_STAGES]
+            "INSERT INTO stage_status VALUES (?, ?)", [[s, s not in off] for s in stages]
         )
     con.execute(
         f"""
         CREATE OR REPLACE TABLE documents AS
-        WITH dec AS ({decisions_sql(layout, min_edu)}), s AS ({shard_map})
+        WITH dec AS ({decisions_sql(docs, steps)})
         SELECT dec.* EXCLUDE (drop_stage, drop_reason),
-               dec.drop_reason IS NULL AS kept, dec.drop_stage, dec.drop_reason, s.shard
-        FROM dec LEFT JOIN s USING (uid)
+               dec.drop_reason IS NULL AS kept, dec.drop_stage, dec.drop_reason
+        FROM dec
         ORDER BY dec.source_file, dec.position
         """
     )
-    rejects = _glob(layout.work / "rejects", "*.parquet")
     rej_src = (
-        f"SELECT * FROM read_parquet({[str(p) for p in rejects]!r})"
+        f"SELECT * FROM read_parquet({_files(rejects)})"
         if rejects
         else "SELECT NULL::VARCHAR source_file, NULL::BIGINT position, NULL::VARCHAR error WHERE false"
     )
     con.execute(f"CREATE OR REPLACE TABLE rejects AS {rej_src} ORDER BY source_file, position")
-    markers = _glob(layout.work / "done", "*.json")
-    if markers:  # one row per finished input shard: docs, seconds, the Ray node that ran it
+    if shards:  # one row per finished input shard: docs, seconds, the Ray node that ran it
         con.execute(
             "CREATE OR REPLACE TABLE ingest_shards AS SELECT * FROM "
-            f"read_json_auto({[str(p) for p in markers]!r}, union_by_name = true) ORDER BY path"
+            f"read_json_auto({_files(shards)}, union_by_name = true) ORDER BY path"
         )
-    gates = sorted((layout.out / "synth-work" / "gates").glob("*.jsonl"))
-    if gates:  # every generation and its synth-gate decision (kept ones are also documents)
+    if generations:  # every generation and its synth-gate decision (kept ones are also documents)
         con.execute(
             "CREATE OR REPLACE TABLE synth_generations AS "
-            f"SELECT * FROM read_json_auto({[str(p) for p in gates]!r}, union_by_name = true)"
+            f"SELECT * FROM read_json_auto({_files(generations)}, union_by_name = true)"
         )
-    stages = list(FUNNEL_STAGES)
+    stages = list(stages)
     if con.execute("SELECT count(*) FROM documents WHERE drop_stage = 'code'").fetchone()[0]:
         stages.insert(stages.index("quality") + 1, "code")  # code profile's filters
     known = ", ".join(f"({i}, '{name}')" for i, name in enumerate(stages, 1))
@@ -175,13 +185,18 @@ def build_index(
         ORDER BY st.ord
         """
     )
+    columns = {r[0] for r in con.execute("DESCRIBE documents").fetchall()}
+    reached = (  # documents the classifier scored and judged (no classify table: none)
+        "SELECT edu_score, n_tokens FROM documents WHERE edu_score IS NOT NULL "
+        "AND (kept OR drop_stage = 'classify')"
+        if "edu_score" in columns
+        else "SELECT NULL::DOUBLE AS edu_score, NULL::BIGINT AS n_tokens WHERE false"
+    )
     con.execute(
-        """
+        f"""
         CREATE OR REPLACE VIEW token_yield AS
         WITH t(threshold) AS (SELECT unnest(range(0, 51, 5)) / 10.0),
-             reached AS (SELECT edu_score, n_tokens FROM documents
-                         WHERE edu_score IS NOT NULL
-                           AND (kept OR drop_stage = 'classify'))
+             reached AS ({reached})
         SELECT t.threshold,
                count(r.edu_score) AS documents,
                coalesce(sum(r.n_tokens), 0) AS tokens

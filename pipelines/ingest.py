@@ -3,7 +3,7 @@
 This is the unit of work and of resume. A shard's outputs appear under
 ``work/docs/<key>/`` only once all of it went through (temp dir, then rename),
 and its completion marker is written last; a killed shard leaves only a temp
-dir that the next attempt removes. No Ray here: ``pipelines.run`` hands this
+dir that the next attempt removes. No Ray here: ``pipelines.pipeline`` hands this
 function to the Ray backend, and tests call it directly.
 """
 

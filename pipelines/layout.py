@@ -5,7 +5,8 @@ OUT/corpus.duckdb                    the ledger: documents, runs, rejects
 OUT/work/docs/<key>/*.parquet        every input document with its ingest decisions
 OUT/work/rejects/<key>.parquet       input that could not be parsed
 OUT/work/done/<key>.json             written last: the shard is finished
-OUT/work/exact.parquet, near/, edu/  global decisions (exact, near-dup, edu scores)
+OUT/work/decisions/NN-<step>.parquet one decision table per global step (pipelines/steps)
+OUT/work/near/, edu/                 near dedup's MinHash index; edu scores cached by uid
 """
 
 from __future__ import annotations
@@ -81,8 +82,25 @@ class Layout:
             else []
         )
 
+    def decisions_dir(self) -> Path:
+        return self.work / "decisions"
+
+    def docs_files(self) -> list[Path]:
+        return _sorted_glob(self.work / "docs", "*/*.parquet")
+
+    def rejects_files(self) -> list[Path]:
+        return _sorted_glob(self.work / "rejects", "*.parquet")
+
+    def generation_files(self) -> list[Path]:
+        """Synth gate decisions (JSONL), one file per generation batch."""
+        return _sorted_glob(self.out / "synth-work" / "gates", "*.jsonl")
+
     def docs_glob(self) -> str:
         return str(self.work / "docs" / "*" / "*.parquet")
 
     def rejects_glob(self) -> str:
         return str(self.work / "rejects" / "*.parquet")
+
+
+def _sorted_glob(root: Path, pattern: str) -> list[Path]:
+    return sorted(root.glob(pattern)) if root.is_dir() else []

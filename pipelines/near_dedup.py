@@ -28,7 +28,7 @@ import json
 import math
 import shutil
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -76,14 +76,21 @@ def index_dir(out: Path) -> Path:
 
 
 def near_dedup(
-    inputs: list[str], out_dir: Path, config: DedupConfig, against: Sequence[Path] = ()
+    inputs: list[str],
+    out_dir: Path,
+    config: DedupConfig,
+    against: Sequence[Path] = (),
+    rows: Callable[[pa.Table], pa.Table] | None = None,
+    n_docs: int | None = None,
 ) -> Path:
     """Find near-duplicates among ``inputs`` (and against earlier runs); return ``near_dups.parquet``.
 
     ``inputs``: Parquet files (or directories of them) with ``uid, id, source_file,
-    position, text`` and optionally ``edu_score``. ``against``: output directories
-    of earlier runs (their ``minhash/bands-*.parquet`` are read). Needs
-    ``ray_backend.init()`` first.
+    position, text`` and optionally ``edu_score``. ``rows``: a picklable filter
+    applied to every table read from ``inputs`` (the run reads the ingest Parquet
+    and keeps the surviving uids), then ``n_docs`` says how many rows it keeps.
+    ``against``: output directories of earlier runs (their ``minhash/bands-*.parquet``
+    are read). Needs ``ray_backend.init()`` first.
     """
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -97,7 +104,7 @@ def near_dedup(
     against = [index_dir(Path(a)) for a in against]
     files = [f for f in _parquet_files(inputs) if pq.read_metadata(f).num_rows]
     old_files = _parquet_files([Path(a) / "minhash" for a in against])
-    n_docs = _num_rows(files)
+    n_docs = _num_rows(files) if n_docs is None else n_docs
     parts = cfg.partitions or max(
         2, math.ceil((n_docs * cfg.bands + _num_rows(old_files)) / BAND_ROWS_PER_PARTITION)
     )
@@ -111,10 +118,10 @@ def near_dedup(
     columns = ["uid", "id", "source_file", "position", "text"]
     if files and "edu_score" in pq.read_schema(files[0]).names:
         columns.append("edu_score")
-    if files:
+    if files and n_docs:
         docs = rb.map_tables(
             rb.read_parquet(files, columns=columns),
-            lambda t: doc_bands(t, cfg),
+            lambda t: doc_bands(rows(t) if rows else t, cfg),
             Resources(cpus=1, batch_size=cfg.batch_size),
         )
         rb.write_parquet(docs, str(scratch / "docs"))
@@ -130,7 +137,7 @@ def near_dedup(
     # 3. Optional true-Jaccard check.
     if cfg.verify and len(edges[0]):
         t2 = time.perf_counter()
-        edges = _verify(files, edges, parts, cfg, stats)
+        edges = _verify(files, edges, parts, cfg, stats, rows)
         timings["verify_s"] = time.perf_counter() - t2
 
     # 4. Components + keep policy on the driver, over the candidate graph only.
@@ -188,12 +195,12 @@ def _candidate_edges(doc_files: list[str], old_files: list[str], parts: int, cfg
     return ab[:, 0].copy(), ab[:, 1].copy()
 
 
-def _verify(files: list[str], edges, parts: int, cfg: DedupConfig, stats: dict):
+def _verify(files: list[str], edges, parts: int, cfg: DedupConfig, stats: dict, keep=None):
     a, b = edges
     csr = incidence(a, b)
     rows = rb.map_tables(
         rb.read_parquet(files, columns=["uid", "text"]),
-        lambda t: edge_shingle_rows(t, csr, cfg.ngram, parts),
+        lambda t: edge_shingle_rows(keep(t) if keep else t, csr, cfg.ngram, parts),
         Resources(cpus=1, batch_size=cfg.batch_size),
     )
     result = _collect(rb.group_map(rows, "part", edge_jaccards))

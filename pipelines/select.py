@@ -30,7 +30,7 @@ from pipelines.inspect_output import (
     unfinished_note,
 )
 from pipelines.layout import Layout
-from pipelines.write import write_corpus
+from pipelines.steps import reselect
 
 
 def check_destination(src: Path, dest: Path) -> None:
@@ -112,13 +112,7 @@ def select_corpus(
     con.close()
     status, counts = "failed", {}
     try:
-        shard_map = dest / "shards.parquet"
-        n, tokens = write_corpus(
-            layout, dest / "corpus", ShardConfig(max_docs=max_docs), min_edu, shard_map
-        )
-        con = ledger.connect(db)
-        ledger.build_index(con, layout, min_edu, shard_map)
-        con.close()
+        n, tokens = reselect(layout, dest, min_edu, ShardConfig(max_docs=max_docs))
         status, counts = "ok", {"kept": n, "kept_tokens": tokens, "min_edu": min_edu}
     finally:
         con = ledger.connect(db)

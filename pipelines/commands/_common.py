@@ -120,7 +120,7 @@ def user_errors(fn: Callable) -> Callable:
             raise click.ClickException(
                 str(e).splitlines()[0] if str(e) else type(e).__name__
             ) from e
-        except KeyboardInterrupt as e:  # Ctrl-C or SIGTERM (pipelines.run): no traceback
+        except KeyboardInterrupt as e:  # Ctrl-C or SIGTERM (pipelines.interrupt): no traceback
             sigterm = str(e) == f"signal {signal.SIGTERM}"
             click.echo(
                 "[primer] interrupted; Ray workers stopped. Rerun the same command to resume.",

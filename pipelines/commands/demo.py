@@ -37,7 +37,7 @@ def demo_command(output, force, profile, overrides):
     from pipelines import progress
     from pipelines.commands.ledger import format_rows
     from pipelines.config import load_config
-    from pipelines.run import run_pipeline
+    from pipelines.pipeline import run_pipeline
 
     if profile == "code":
         from pipelines.demo_code import sample_paths

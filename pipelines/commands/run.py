@@ -71,7 +71,7 @@ def run_command(
     """
     from pipelines import progress
     from pipelines.config import load_config
-    from pipelines.run import run_pipeline
+    from pipelines.pipeline import run_pipeline
     from pipelines.strict import check_reject_rate
 
     config = load_config(
@@ -137,15 +137,11 @@ def index_command(out, min_edu):
 
     from corpus import ledger
     from pipelines.layout import Layout
+    from pipelines.steps import reindex
 
     layout = Layout(Path(out))
+    reindex(layout, min_edu)
     con = ledger.connect(layout.ledger)
-    if min_edu is None and any((layout.work / "edu").glob("*/*.parquet")):
-        row = con.execute(
-            "SELECT config->>'$.classify.min_edu_score' FROM runs WHERE status = 'ok' ORDER BY started DESC LIMIT 1"
-        ).fetchone()
-        min_edu = float(row[0]) if row and row[0] is not None else None
-    ledger.build_index(con, layout, min_edu, layout.work / "shards.parquet")
     n = con.execute("SELECT count(*), count(*) FILTER (kept) FROM documents").fetchone()
     con.close()
     click.echo(f"indexed {n[0]} documents ({n[1]} kept) into {layout.ledger}")

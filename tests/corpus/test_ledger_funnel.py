@@ -8,7 +8,8 @@ from corpus import ledger
 from pipelines.config import load_config
 from pipelines.ingest import ingest_shard
 from pipelines.layout import Layout
-from pipelines.run import stages_off
+from pipelines.pipeline import stages_off
+from pipelines.steps import build_ledger, run_steps
 
 
 def test_stages_off_follow_the_config():
@@ -27,15 +28,17 @@ def test_funnel_prints_off_for_stages_that_did_not_run(tmp_path):
     cfg = load_config(None, ["decontam.enabled=false"])
     ingest_shard(src, layout, cfg)
     con = ledger.connect(layout.ledger)
-    ledger.build_index(
-        con, layout, None, layout.work / "none.parquet", off=["decontam", "classify"]
-    )
+    con.close()
+    build_ledger(layout, steps=run_steps(cfg, layout, until="ingest"), off=["decontam", "classify"])
+    con = ledger.connect(layout.ledger)
     rows = {r[0]: r[1] for r in con.execute(ledger.FUNNEL_DISPLAY_SQL).fetchall()}
     assert rows["decontam"] == "off" and rows["classify"] == "off"
     assert rows["exact-dedup"] == "0"  # ran: a number, even 0
     assert int(rows["langid"]) + int(rows["quality"]) == 1
     # Numbers stay numbers for SQL users; `primer index` (off=None) keeps what was recorded.
-    ledger.build_index(con, layout, None, layout.work / "none.parquet")
+    con.close()
+    build_ledger(layout)
+    con = ledger.connect(layout.ledger)
     assert con.execute("SELECT dropped, ran FROM funnel WHERE stage = 'decontam'").fetchone() == (
         0,
         False,

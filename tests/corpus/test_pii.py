@@ -78,6 +78,7 @@ def test_ingest_puts_counts_in_the_ledger_and_the_funnel(tmp_path):
     from pipelines.config import load_config
     from pipelines.ingest import ingest_shard
     from pipelines.layout import Layout
+    from pipelines.steps import build_ledger, run_steps
     from tests.pipelines.conftest import _doc
 
     src = tmp_path / "in.jsonl"
@@ -91,9 +92,10 @@ def test_ingest_puts_counts_in_the_ledger_and_the_funnel(tmp_path):
     ]
     src.write_text("".join(json.dumps(r) + "\n" for r in rows))
     layout = Layout(tmp_path / "out")
-    ingest_shard(src, layout, load_config(None, ["dedup.enabled=false"]))
+    cfg = load_config(None, ["dedup.enabled=false"])
+    ingest_shard(src, layout, cfg)
+    build_ledger(layout, steps=run_steps(cfg, layout, until="ingest"))
     con = ledger.connect(layout.ledger)
-    ledger.build_index(con, layout, None, tmp_path / "none.parquet")
     got = {
         r[0]: r[1:]
         for r in con.execute(

@@ -10,7 +10,7 @@ import pytest
 import zstandard
 
 from pipelines.config import load_config
-from pipelines.run import run_pipeline
+from pipelines.pipeline import run_pipeline
 from tests.pipelines.conftest import TOPICS, _doc
 from tests.pipelines.test_run import ledger, read_corpus
 

@@ -12,7 +12,7 @@ import pytest
 
 from classifiers.code.model import CodeEduModel, CodeSpec
 from pipelines.config import load_config
-from pipelines.run import run_pipeline
+from pipelines.pipeline import run_pipeline
 
 TEACH = '''"""Greatest common divisor, step by step (Euclid's algorithm)."""
 

@@ -16,7 +16,7 @@ import psutil
 import pytest
 
 from pipelines.config import load_config
-from pipelines.run import run_pipeline
+from pipelines.pipeline import run_pipeline
 from tests.pipelines.conftest import TOPICS, _doc
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -43,7 +43,7 @@ def test_rerun_marks_a_stale_run_interrupted_and_removes_temp_files(ray_local, t
     for d in stale:
         d.mkdir(parents=True)
         (d / "part-00000.parquet").write_bytes(b"half")
-    (out / "work" / "exact.parquet.tmp").write_bytes(b"half")
+    (out / "work" / "decisions" / "10-exact-dedup.parquet.tmp").write_bytes(b"half")
 
     result = run_pipeline(cfg)
     con = duckdb.connect(str(out / "corpus.duckdb"), read_only=True)
@@ -51,7 +51,10 @@ def test_rerun_marks_a_stale_run_interrupted_and_removes_temp_files(ray_local, t
     con.close()
     assert status["killed-run"] == "interrupted"
     assert status[result.run_id] == "ok"
-    assert not any(p.exists() for p in stale) and not (out / "work" / "exact.parquet.tmp").exists()
+    assert (
+        not any(p.exists() for p in stale)
+        and not (out / "work" / "decisions" / "10-exact-dedup.parquet.tmp").exists()
+    )
     assert not list(out.rglob("*.tmp"))
 
 

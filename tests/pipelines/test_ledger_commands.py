@@ -1,8 +1,8 @@
 """`primer sql`, `stats`, `select` on finished, partial and killed outputs.
 
-The finished output is built by the pipeline's own writer and indexer
-(``write_corpus``, ``build_index``) from hand-made work files, so these tests
-need neither Ray nor a model.
+The finished output is built by the pipeline's own global steps and ledger from
+hand-made work files (ingest Parquet, cached edu scores), so these tests need
+neither Ray nor a model.
 """
 
 from __future__ import annotations
@@ -18,9 +18,9 @@ from click.testing import CliRunner
 
 from corpus import ledger
 from pipelines.cli import main
-from pipelines.config import ShardConfig
+from pipelines.config import load_config
 from pipelines.layout import Layout, write_json_atomic
-from pipelines.write import write_corpus
+from pipelines.steps import build_ledger, reindex, run_steps
 
 N_DOCS = 10
 MIN_EDU = 2.5
@@ -67,9 +67,9 @@ def make_finished_output(out: Path) -> Path:
         ),
         edu / "part-0.parquet",
     )
-    write_corpus(layout, layout.corpus, ShardConfig(), MIN_EDU, layout.work / "shards.parquet")
+    sets = [f"classify.min_edu_score={MIN_EDU}", "dedup.enabled=false", "ray.mode=local"]
+    build_ledger(layout, steps=run_steps(load_config(None, sets), layout))  # all cached: no model
     con = ledger.connect(layout.ledger)
-    ledger.build_index(con, layout, MIN_EDU, layout.work / "shards.parquet")
     config = {"classify": {"min_edu_score": MIN_EDU}, "inputs": ["/data/a.jsonl"]}
     ledger.start_run(con, "20260101T000000-aaaaaa", "primer run", config, {})
     ledger.finish_run(con, "20260101T000000-aaaaaa", "ok", {})
@@ -298,8 +298,6 @@ def test_select_refuses_source_with_unscored_kept_documents(tmp_path):
     for f in (out / "work" / "edu").glob("*/*.parquet"):  # scores of docs 1..4 are missing
         t = pq.read_table(f)
         pq.write_table(t.slice(4), f)
-    con = ledger.connect(out / "corpus.duckdb")
-    ledger.build_index(con, Layout(out), MIN_EDU, out / "work" / "shards.parquet")
-    con.close()
+    reindex(Layout(out), MIN_EDU)
     result = invoke("select", out, "--min-edu", "2", "--output", tmp_path / "sel")
     assert result.exit_code == 1 and "no edu score" in result.output

@@ -8,7 +8,7 @@ import duckdb
 import pytest
 
 from pipelines.config import load_config
-from pipelines.run import resolve_mode, run_pipeline
+from pipelines.pipeline import resolve_mode, run_pipeline
 
 
 def _decisions(out: Path) -> list[tuple]:

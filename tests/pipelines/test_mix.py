@@ -16,7 +16,7 @@ from pipelines.cli import main
 from pipelines.config import ConfigError, load_config
 from pipelines.mix import load_recipe
 from pipelines.mix_shuffle import run_mix
-from pipelines.run import run_pipeline
+from pipelines.pipeline import run_pipeline
 from tests.pipelines.conftest import TOPICS, _doc
 
 

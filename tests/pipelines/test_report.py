@@ -60,7 +60,7 @@ def demo_run(ray_local, tmp_path_factory) -> Path:
     """The demo sample plus the hostile shard, through every stage (~1.5-5 min)."""
     from pipelines.config import load_config
     from pipelines.demo import sample_paths
-    from pipelines.run import run_pipeline
+    from pipelines.pipeline import run_pipeline
 
     root = tmp_path_factory.mktemp("report")
     hostile = root / "hostile.jsonl"
@@ -263,7 +263,7 @@ def test_report_on_a_directory_without_a_ledger_is_one_clean_error(tmp_path):
 
 
 def _tiny_ledger(out: Path) -> None:
-    """A ledger built by the real ``build_index`` from hand-written ingest Parquet (no Ray):
+    """A ledger built by the real steps and ledger from hand-written ingest Parquet (no Ray):
     ingest only, so no edu scores and no clusters."""
     import pyarrow as pa
     import pyarrow.parquet as pq
@@ -271,6 +271,7 @@ def _tiny_ledger(out: Path) -> None:
     from corpus import ledger
     from pipelines.config import PipelineConfig
     from pipelines.layout import Layout
+    from pipelines.steps import build_ledger, run_steps
 
     rows = [
         # (id, text, drop_stage, drop_reason, n_tokens, words)
@@ -303,8 +304,8 @@ def _tiny_ledger(out: Path) -> None:
         }
     )
     pq.write_table(table, docs / "part-0.parquet")
+    build_ledger(Layout(out), steps=run_steps(PipelineConfig(), Layout(out), until="ingest"))
     con = ledger.connect(out / "corpus.duckdb")
-    ledger.build_index(con, Layout(out), None, out / "shards.parquet")
     ledger.start_run(con, "r1", "primer run", PipelineConfig().model_dump(mode="json"), {})
     ledger.finish_run(con, "r1", "ok", {"documents": len(rows)})
     con.close()

@@ -10,7 +10,7 @@ import pytest
 import zstandard
 
 from pipelines.config import load_config
-from pipelines.run import run_pipeline
+from pipelines.pipeline import run_pipeline
 
 
 def read_corpus(out: Path) -> list[dict]:

@@ -1,7 +1,8 @@
-"""``primer run``: ingest -> exact dedup -> near dedup -> classify -> write -> index.
+"""``primer run``: ingest, then the global steps (``pipelines.steps``), then the ledger.
 
 Per-shard work runs as Ray tasks and is resumable shard by shard (markers in
-``work/done``). Global steps read every shard's decisions, so they are redone
+``work/done``). Global steps (exact dedup, near dedup, classify, write) each write a
+decision table; they read every shard's decisions, so they are redone
 whenever the set of finished shards or the config changed, and skipped when
 nothing did: rerunning the same command is a no-op. The corpus is written to a
 temp directory and swapped in, so readers never see a half-written corpus.
@@ -10,38 +11,34 @@ temp directory and swapped in, so readers never see a half-written corpus.
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import hashlib
 import json
 import logging
 import os
 import shutil
-import signal
 import threading
 import time
 import uuid
 from dataclasses import dataclass, field
-from functools import partial
 from pathlib import Path
 from typing import Any
 
 import duckdb
-import pyarrow.parquet as pq
 
 from corpus import ledger
 from corpus.readers.inputs import InputError, expand_inputs
 from corpus.stage import Resources
 from pipelines import ray_backend as rb
 from pipelines.config import PipelineConfig
-from pipelines.exact_dedup import exact_dedup
 from pipelines.ingest import ingest_shard
+from pipelines.interrupt import cleanup_interrupted, sigterm_as_interrupt
 from pipelines.layout import Layout, shard_key, write_json_atomic
 from pipelines.progress import VERBOSE, Progress, level, say
-from pipelines.write import write_corpus
+from pipelines.steps import build_ledger, run_steps
 
 log = logging.getLogger("primer")
 
-STEPS = ("ingest", "dedup", "classify", "all")
+UNTIL = ("ingest", "dedup", "classify", "all")  # --until: the last step family to run
 
 
 @dataclass
@@ -87,24 +84,6 @@ def _state_fingerprint(
 _say = say
 
 
-@contextlib.contextmanager
-def _sigterm_as_interrupt():
-    """SIGTERM raises KeyboardInterrupt like Ctrl-C, so the run's ``finally`` shuts Ray's
-    workers down and marks the run ``interrupted`` instead of the process just vanishing."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def _raise(signum, frame):
-        raise KeyboardInterrupt(f"signal {signum}")
-
-    previous = signal.signal(signal.SIGTERM, _raise)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-
-
 def stages_off(config: PipelineConfig, until: str) -> list[str]:
     """Funnel stages this config does not run (printed "off", not "0")."""
     f = config.filters
@@ -126,8 +105,8 @@ def run_pipeline(
     against: list[str] | None = None,
     command: str = "primer run",
 ) -> RunResult:
-    if until not in STEPS:
-        raise ValueError(f"--until must be one of {', '.join(STEPS)}")
+    if until not in UNTIL:
+        raise ValueError(f"--until must be one of {', '.join(UNTIL)}")
     if not config.output:
         raise ValueError("no output directory: pass --output or set `output:` in the config")
     if not config.inputs and not config.synth.enabled:
@@ -146,7 +125,7 @@ def run_pipeline(
     if force and layout.work.exists():
         shutil.rmtree(layout.work)
     layout.out.mkdir(parents=True, exist_ok=True)
-    n_tmp = _cleanup_interrupted(layout)
+    n_tmp = cleanup_interrupted(layout)
 
     result = RunResult(
         run_id=time.strftime("%Y%m%dT%H%M%S-") + uuid.uuid4().hex[:6], out=layout.out
@@ -162,7 +141,7 @@ def run_pipeline(
         )
     status = "failed"
     try:
-        with _sigterm_as_interrupt():
+        with sigterm_as_interrupt():
             _run_steps(config, layout, files, until, force, against, result)
         status = "ok"
     except KeyboardInterrupt:
@@ -174,35 +153,6 @@ def run_pipeline(
         ledger.finish_run(con, result.run_id, status, result.counts)
         con.close()
     return result
-
-
-def _cleanup_interrupted(layout: Layout) -> int:
-    """Leftovers of a killed run: temp files and dirs, step inputs, a half-done corpus swap.
-
-    Every write in a run goes to ``*.tmp`` and is renamed when complete, so any ``*.tmp``
-    left under ``work/`` belongs to a run that died (one run per output at a time).
-    """
-    old, new = layout.out / "corpus.old", layout.out / "corpus.new"
-    if old.exists() and not layout.corpus.exists():
-        old.rename(layout.corpus)
-    leftovers = [p for p in (old, new) if p.exists()]
-    if layout.work.is_dir():
-        leftovers += sorted(layout.work.rglob("*.tmp"))
-        leftovers += [
-            p
-            for p in (
-                layout.work / "near_input",
-                layout.work / "classify_input",
-                layout.work / "near" / "_near_dedup_scratch",
-            )
-            if p.exists()
-        ]
-    for p in leftovers:
-        if p.is_dir():
-            shutil.rmtree(p, ignore_errors=True)
-        else:
-            p.unlink(missing_ok=True)
-    return len(leftovers)
 
 
 def _synthesize(config: PipelineConfig, layout: Layout) -> list[Path]:
@@ -260,25 +210,8 @@ def _run_steps(config, layout, files, until, force, against, result: RunResult) 
             f"no documents in any input ({len(files)} file(s)); every record was rejected"
             f" (see {layout.work / 'rejects'} or rerun with --verbose)"
         )
-    n_exact = exact_dedup(layout.docs_glob(), layout.work / "exact.parquet")
-    _say(f"exact dedup: {n_exact} duplicate(s)")
-    if until != "ingest" and config.dedup.enabled:
-        _near_dedup(config, layout, against)
-    else:
-        shutil.rmtree(layout.work / "near", ignore_errors=True)
-    min_edu = None
-    if until in ("classify", "all") and config.classify.enabled:
-        _classify(config, layout)
-        min_edu = config.classify.min_edu_score
-    n_kept, _ = write_corpus(
-        layout, layout.corpus, config.shards, min_edu, layout.work / "shards.parquet"
-    )
-    _say(f"write: {n_kept} kept document(s) -> {layout.corpus}")
-    con = ledger.connect(layout.ledger)
-    ledger.build_index(
-        con, layout, min_edu, layout.work / "shards.parquet", off=stages_off(config, until)
-    )
-    con.close()
+    tables = run_steps(config, layout, until, against)
+    build_ledger(layout, steps=tables, off=stages_off(config, until))
     result.counts = _counts(layout)
     write_json_atomic(state_file, {"fingerprint": fingerprint, "run_id": result.run_id})
 
@@ -362,113 +295,6 @@ class _IngestTask:
     def __call__(self, item: dict[str, Any]) -> dict[str, Any]:
         config = PipelineConfig.model_validate_json(self.config_json)
         return ingest_shard(Path(item["path"]), Layout(Path(self.out)), config)
-
-
-def _export(layout: Layout, sql: str, dest: Path) -> list[str]:
-    """Write a query's rows as Parquet files under ``dest`` (fresh); return the file paths."""
-    shutil.rmtree(dest, ignore_errors=True)
-    dest.mkdir(parents=True)
-    con = duckdb.connect()
-    con.execute(
-        f"COPY ({sql}) TO '{dest}' (FORMAT parquet, FILE_SIZE_BYTES '64MB', OVERWRITE_OR_IGNORE)"
-    )
-    con.close()
-    return sorted(str(p) for p in dest.glob("*.parquet"))
-
-
-def _survivors_sql(layout: Layout, columns: str) -> str:
-    exact = layout.work / "exact.parquet"
-    return f"""
-      SELECT {columns} FROM read_parquet('{layout.docs_glob()}', union_by_name = true)
-      WHERE drop_reason IS NULL
-        AND uid NOT IN (SELECT uid FROM read_parquet('{exact}'))
-    """
-
-
-def _near_dedup(config: PipelineConfig, layout: Layout, against: list[str]) -> None:
-    from pipelines.near_dedup import near_dedup
-
-    inputs = _export(
-        layout,
-        _survivors_sql(layout, "uid, id, source_file, position, text")
-        + " ORDER BY source_file, position",
-        layout.work / "near_input",
-    )
-    near_dir = layout.work / "near"
-    shutil.rmtree(near_dir, ignore_errors=True)
-    if not inputs:
-        return
-    _ray_init(config)
-    n_docs = sum(pq.read_metadata(p).num_rows for p in inputs)
-    progress = Progress("near dedup", total=n_docs)
-    near_dedup(inputs, near_dir, config.dedup, against=[Path(a) for a in against])
-    shutil.rmtree(layout.work / "near_input", ignore_errors=True)
-    n = (
-        pq.read_metadata(near_dir / "near_dups.parquet").num_rows
-        if (near_dir / "near_dups.parquet").exists()
-        else 0
-    )
-    progress.done = n_docs
-    progress.close(f"{n} near-duplicate(s)")
-
-
-def _classify(config: PipelineConfig, layout: Layout) -> None:
-    """Score survivors not scored before (scores are cached across runs by uid); each
-    profile's documents go to its own model (web: ``classify``, code: ``profiles.code``)."""
-    for profile in ("web", "code"):
-        _classify_profile(config, layout, profile)
-
-
-def _classify_profile(config: PipelineConfig, layout: Layout, profile: str) -> None:
-    from classifiers.stage import EduStage
-
-    if profile == "code" and not config.profiles.code.classify.enabled:
-        return
-    edu_root = layout.work / "edu"
-    scored = sorted(edu_root.glob("*/*.parquet")) if edu_root.is_dir() else []
-    near = layout.work / "near" / "near_dups.parquet"
-    sql = _survivors_sql(layout, "uid, text") + f" AND coalesce(profile, 'web') = '{profile}'"
-    if near.exists():
-        sql += f" AND uid NOT IN (SELECT uid FROM read_parquet('{near}'))"
-    if scored:
-        sql += f" AND uid NOT IN (SELECT uid FROM read_parquet({[str(p) for p in scored]!r}))"
-    inputs = _export(layout, sql, layout.work / "classify_input")
-    n_todo = sum(pq.read_metadata(p).num_rows for p in inputs)
-    if profile == "web" or n_todo:  # web-only runs say nothing about the code model
-        name = "classify" if profile == "web" else f"classify ({profile})"
-        _say(f"{name}: {n_todo} document(s) to score, {len(scored)} cached batch file(s)")
-    if n_todo:
-        _ray_init(config)
-        cfg = config.classify
-        if profile == "code":
-            from classifiers.code.stage import CodeEduStage
-
-            cc = config.profiles.code.classify
-            make = partial(CodeEduStage, cc.model, cfg.min_edu_score, cc.batch_size)
-            resources = make().resources
-        else:
-            make = partial(EduStage, cfg)
-            resources = EduStage(cfg).resources
-            if not resources.gpus and not cfg.gpus and rb.cluster_gpus() > 0:
-                # The driver may have no GPU while the cluster's workers do.
-                resources = dataclasses.replace(resources, gpus=1.0)
-        ds = rb.map_stage(rb.read_parquet(inputs), make, resources, n_todo)
-        ds = rb.select_columns(ds, ["uid", "edu_score", "edu_int"])
-        batch_dir = edu_root / f"batch-{uuid.uuid4().hex[:8]}"
-        tmp = batch_dir.with_name(batch_dir.name + ".tmp")
-        tmp.mkdir(parents=True)
-        # Scores stream back to the driver (3 small columns), which writes them and draws
-        # the progress line: the teacher scores ~10 docs/s per core, hours for a big run.
-        progress = Progress("classify", total=n_todo)
-        n_low = 0
-        for i, table in enumerate(rb.iter_batches(ds, batch_size=None)):
-            pq.write_table(table, tmp / f"part-{i:05d}.parquet")
-            progress.update(table.num_rows)
-            scores = table.column("edu_score").to_pylist()
-            n_low += sum(s is not None and s < cfg.min_edu_score for s in scores)
-        os.replace(tmp, batch_dir)
-        progress.close(f"{n_low:,} below min_edu_score {cfg.min_edu_score}")
-    shutil.rmtree(layout.work / "classify_input", ignore_errors=True)
 
 
 def _counts(layout: Layout) -> dict[str, Any]:

@@ -1,0 +1,127 @@
+"""The global steps, in order. A new step is one module and one line in ``STEPS``.
+
+Each step (``base.Step``) reads the documents that survived ingest and the steps before
+it, and returns a decision table, written to ``work/decisions/NN-<name>.parquet``. The
+ledger (``corpus.ledger``) is built from ingest's Parquet plus these tables, in order.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from corpus import ledger
+from pipelines.config import PipelineConfig, ShardConfig
+from pipelines.layout import Layout
+from pipelines.steps.base import Step, StepContext, write_decisions
+from pipelines.steps.classify import Classify
+from pipelines.steps.exact_dedup import ExactDedup
+from pipelines.steps.near_dedup import NearDedup
+from pipelines.steps.write import Write, write_corpus
+
+STEPS: tuple[Step, ...] = (
+    ExactDedup(),
+    NearDedup(),
+    Classify(),
+    Write(),
+)
+
+# The per-document stages of ingest (corpus/stage.py), before every global step.
+INGEST_STAGES = ("read", "langid", "quality", "decontam", "pii", "toxicity")
+
+
+def funnel() -> tuple[str, ...]:
+    """The funnel's stage order: ingest's stages, then each step's, in step order."""
+    return (*INGEST_STAGES, *(s for step in STEPS for s in step.stages))
+
+
+def table_path(layout: Layout, index: int, step: Step) -> Path:
+    return layout.decisions_dir() / f"{(index + 1) * 10:02d}-{step.name}.parquet"
+
+
+def decision_tables(layout: Layout) -> list[Path]:
+    """The decision tables a run left, in step order (what ``primer index`` rebuilds from)."""
+    root = layout.decisions_dir()
+    return sorted(root.glob("*.parquet")) if root.is_dir() else []
+
+
+def run_steps(
+    config: PipelineConfig, layout: Layout, until: str = "all", against: list[str] | None = None
+) -> list[Path]:
+    """Run every global step in order; return the decision tables written."""
+    shutil.rmtree(layout.decisions_dir(), ignore_errors=True)  # a run redoes all of them
+    ctx = StepContext(config, layout, until, list(against or []))
+    for i, step in enumerate(STEPS):
+        path = table_path(layout, i, step)
+        write_decisions(step.run(ctx), path)
+        ctx.earlier.append(path)
+    return list(ctx.earlier)
+
+
+def build_ledger(
+    layout: Layout, db: Path | None = None, steps: list[Path] | None = None, off=None
+) -> None:
+    """(Re)build ``documents`` and the views of ``db`` (default: the run's ledger)."""
+    con = ledger.connect(db or layout.ledger)
+    try:
+        ledger.build_index(
+            con,
+            layout.docs_files(),
+            decision_tables(layout) if steps is None else steps,
+            layout.rejects_files(),
+            layout.generation_files(),
+            sorted((layout.work / "done").glob("*.json")),
+            off=off,
+            stages=funnel(),
+        )
+    finally:
+        con.close()
+
+
+def reindex(layout: Layout, min_edu: float | None = None) -> None:
+    """``primer index``: the ledger rebuilt from the work files; ``min_edu`` re-decides
+    classify's drops from the cached scores first (the corpus is not rewritten)."""
+    tables = decision_tables(layout)
+    if min_edu is not None:
+        names = [_step_name(t) for t in tables]
+        if Classify.name in names:
+            cut = names.index(Classify.name)
+            step = Classify()
+            ctx = StepContext(PipelineConfig(), layout, earlier=tables[:cut])
+            write_decisions(step.decide(ctx, step.cache_files(ctx), min_edu), tables[cut])
+    build_ledger(layout, steps=tables)
+
+
+def _step_name(table: Path) -> str:
+    return table.name.split("-", 1)[1].removesuffix(".parquet")
+
+
+def reselect(layout: Layout, dest: Path, min_edu: float, shards: ShardConfig) -> tuple[int, int]:
+    """A finished run re-thresholded at ``min_edu`` into ``dest`` (no model runs).
+
+    The run's decision tables up to classify are reused; classify's is re-decided from
+    the cached scores into ``dest/decisions/``, then the write step writes ``dest/corpus``.
+    """
+    tables = decision_tables(layout)
+    names = [_step_name(t) for t in tables]
+    if Classify.name not in names:
+        raise FileNotFoundError(f"{layout.out}: no classify decisions (run the classify step)")
+    cut = names.index(Classify.name)
+    # Steps after classify other than write (none today) would need rerunning: refuse.
+    later = [n for n in names[cut + 1 :] if n != Write.name]
+    if later:
+        raise ValueError(f"select cannot re-run the steps after classify: {', '.join(later)}")
+    earlier = tables[:cut]
+    ctx = StepContext(PipelineConfig(), layout, earlier=earlier)
+    step = Classify()
+    decided = dest / "decisions" / tables[cut].name
+    write_decisions(step.decide(ctx, step.cache_files(ctx), min_edu), decided)
+    steps = [*earlier, decided]
+    table, n_docs, n_tokens = write_corpus(layout.docs_files(), steps, dest / "corpus", shards)
+    written = dest / "decisions" / f"{(cut + 2) * 10:02d}-{Write.name}.parquet"
+    write_decisions(table, written)
+    build_ledger(layout, dest / "corpus.duckdb", [*steps, written])
+    return n_docs, n_tokens
+
+
+__all__ = ["funnel", "STEPS", "Step", "StepContext", "build_ledger", "reindex", "run_steps"]

@@ -1,0 +1,127 @@
+"""The edu classifier over the surviving documents, one model per profile.
+
+Scores are cached across runs by uid (``work/edu/batch-*/``): only documents never
+scored are sent to the model (a Ray actor pool, or this process in local mode), and a
+changed threshold costs no model run. The decision table holds every cached score and
+drops the surviving documents scored below ``classify.min_edu_score`` (``low-edu``);
+with the step off (``--until dedup``, ``classify.enabled: false``) it keeps the scores
+and drops nothing.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import uuid
+from functools import partial
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from corpus.stage import Resources
+from pipelines.progress import Progress, say
+from pipelines.steps.base import Step, StepContext, decision_table, uid_filter
+
+PROFILES = ("web", "code")
+
+
+class Classify(Step):
+    name = "classify"
+    stages = ("classify",)
+    reads = ("uid", "text", "profile")
+    measured = pa.schema([("edu_score", pa.float64()), ("edu_int", pa.int64())])
+
+    def run(self, ctx: StepContext) -> pa.Table:
+        on = ctx.until in ("classify", "all") and ctx.config.classify.enabled
+        if on:
+            for profile in PROFILES:
+                self.score(ctx, profile)
+        min_edu = ctx.config.classify.min_edu_score if on else None
+        return self.decide(ctx, self.cache_files(ctx), min_edu)
+
+    @staticmethod
+    def cache_files(ctx: StepContext) -> list[Path]:
+        root = ctx.layout.work / "edu"
+        return sorted(root.glob("*/*.parquet")) if root.is_dir() else []
+
+    def decide(self, ctx: StepContext, scores: list[Path], min_edu: float | None) -> pa.Table:
+        """Every cached score; ``low-edu`` for survivors below ``min_edu`` (None: no drops)."""
+        if not scores:
+            return self.empty()
+        low = "false" if min_edu is None else f"s.edu_score < {float(min_edu)!r}"
+        con = duckdb.connect()
+        try:
+            t = con.sql(
+                f"""
+                WITH alive AS ({ctx.survivors_sql("uid")}),
+                     s AS (SELECT uid, edu_score, edu_int
+                           FROM read_parquet({[str(p) for p in scores]!r}))
+                SELECT s.uid, s.edu_score, s.edu_int,
+                       CASE WHEN a.uid IS NOT NULL AND {low} THEN 'classify' END AS drop_stage,
+                       CASE WHEN a.uid IS NOT NULL AND {low} THEN 'low-edu' END AS drop_reason
+                FROM s LEFT JOIN alive a USING (uid)
+                """
+            ).to_arrow_table()
+        finally:
+            con.close()
+        return decision_table(self, {c: t.column(c) for c in t.column_names})
+
+    def score(self, ctx: StepContext, profile: str) -> None:
+        """Score the survivors of ``profile`` never scored before into a new cache batch."""
+        from pipelines import ray_backend as rb
+
+        config = ctx.config
+        if profile == "code" and not config.profiles.code.classify.enabled:
+            return
+        scored = self.cache_files(ctx)
+        if "profile" in ctx.doc_columns():
+            where = f"coalesce(profile, 'web') = '{profile}'"
+        else:  # written before profiles existed: all web
+            where = "true" if profile == "web" else "false"
+        if scored:
+            cached = f"SELECT uid FROM read_parquet({[str(p) for p in scored]!r})"
+            where += f" AND uid NOT IN ({cached})"
+        todo = ctx.survivor_uids(where)
+        n_todo = len(todo)
+        if profile == "web" or n_todo:  # web-only runs say nothing about the code model
+            name = "classify" if profile == "web" else f"classify ({profile})"
+            say(f"{name}: {n_todo} document(s) to score, {len(scored)} cached batch file(s)")
+        if not n_todo:
+            return
+        ctx.ray_init()
+        cfg = config.classify
+        if profile == "code":
+            from classifiers.code.stage import CodeEduStage
+
+            cc = config.profiles.code.classify
+            make = partial(CodeEduStage, cc.model, cfg.min_edu_score, cc.batch_size)
+            resources = make().resources
+        else:
+            from classifiers.stage import EduStage
+
+            make = partial(EduStage, cfg)
+            resources = EduStage(cfg).resources
+            if not resources.gpus and not cfg.gpus and rb.cluster_gpus() > 0:
+                # The driver may have no GPU while the cluster's workers do.
+                resources = dataclasses.replace(resources, gpus=1.0)
+        # The ingest Parquet itself, text and uid only, filtered to the documents to score.
+        docs = rb.read_parquet([str(p) for p in ctx.layout.docs_files()], columns=["uid", "text"])
+        docs = rb.map_tables(docs, uid_filter(todo), Resources(cpus=1, batch_size=4096))
+        ds = rb.map_stage(docs, make, resources, n_todo)
+        ds = rb.select_columns(ds, ["uid", "edu_score", "edu_int"])
+        batch_dir = ctx.layout.work / "edu" / f"batch-{uuid.uuid4().hex[:8]}"
+        tmp = batch_dir.with_name(batch_dir.name + ".tmp")
+        tmp.mkdir(parents=True)
+        # Scores stream back to the driver (3 small columns), which writes them and draws
+        # the progress line: the teacher scores ~10 docs/s per core, hours for a big run.
+        progress = Progress("classify", total=n_todo)
+        n_low = 0
+        for i, table in enumerate(rb.iter_batches(ds, batch_size=None)):
+            pq.write_table(table, tmp / f"part-{i:05d}.parquet")
+            progress.update(table.num_rows)
+            scores = table.column("edu_score").to_pylist()
+            n_low += sum(s is not None and s < cfg.min_edu_score for s in scores)
+        os.replace(tmp, batch_dir)
+        progress.close(f"{n_low:,} below min_edu_score {cfg.min_edu_score}")

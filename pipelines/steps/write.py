@@ -1,0 +1,95 @@
+"""The last step: the surviving documents as ``part-NNNNN.jsonl.zst``, swapped in atomically.
+
+Its decision table drops nothing and measures ``shard`` (the part file of each kept
+document). The documents it writes are the ledger's own query (``decisions_sql``) with
+``drop_reason IS NULL``, so the corpus and the ledger cannot disagree.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+from corpus import ledger
+from corpus.writer import ShardedWriter
+from pipelines.config import ShardConfig
+from pipelines.progress import say
+from pipelines.steps.base import Step, StepContext, decision_table
+
+# Ledger columns copied into each kept document's metadata (Dolma/datatrove read `metadata`).
+METADATA_COLUMNS = (
+    "url",
+    "domain",
+    "lang",
+    "lang_score",
+    "n_tokens",
+    "edu_score",
+    "source",
+    "source_file",
+)
+
+
+def document_metadata(row: dict[str, Any]) -> dict[str, Any]:
+    meta = json.loads(row["metadata"]) if row.get("metadata") else {}
+    for key in METADATA_COLUMNS:
+        value = row.get(key)
+        if value is not None:
+            meta[key] = value
+    return meta
+
+
+class Write(Step):
+    name = "write"
+    reads = ("*",)  # the text and every column that goes into a document's metadata
+    measured = pa.schema([("shard", pa.string())])
+
+    def run(self, ctx: StepContext) -> pa.Table:
+        dest = ctx.layout.corpus
+        table, n_docs, _ = write_corpus(
+            ctx.layout.docs_files(), ctx.earlier, dest, ctx.config.shards
+        )
+        say(f"write: {n_docs} kept document(s) -> {dest}")
+        return table
+
+
+def write_corpus(
+    docs: Sequence[Path], steps: Sequence[Path], dest: Path, shards: ShardConfig
+) -> tuple[pa.Table, int, int]:
+    """Stream the surviving documents in stable order into ``dest``.
+
+    Returns the write step's decision table (uid -> shard), documents and tokens.
+    Written into ``dest.new`` and renamed over ``dest`` at the end, so a killed run
+    leaves the previous corpus in place.
+    """
+    new = dest.with_name(dest.name + ".new")
+    old = dest.with_name(dest.name + ".old")
+    shutil.rmtree(new, ignore_errors=True)
+    con = duckdb.connect()
+    reader = con.sql(
+        f"SELECT * FROM ({ledger.decisions_sql(docs, steps, with_text=True)}) "
+        "WHERE drop_reason IS NULL ORDER BY source_file, position"
+    ).to_arrow_reader(4096)
+    uids: list[str] = []
+    parts: list[str] = []
+    n_tokens = 0
+    with ShardedWriter(new, shards.max_docs, shards.max_bytes) as writer:
+        for batch in reader:
+            rows = batch.to_pylist()
+            for r in rows:
+                doc = {"id": r["id"], "text": r["text"], "metadata": document_metadata(r)}
+                parts.append(writer.write(doc))
+                uids.append(r["uid"])
+            n_tokens += sum(r.get("n_tokens") or 0 for r in rows)
+    con.close()
+    new.mkdir(parents=True, exist_ok=True)  # an empty corpus is still a corpus
+    if dest.exists():
+        dest.rename(old)
+    new.rename(dest)
+    shutil.rmtree(old, ignore_errors=True)
+    return decision_table(Write, {"uid": uids, "shard": parts}), len(uids), n_tokens

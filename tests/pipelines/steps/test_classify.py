@@ -1,0 +1,63 @@
+"""The classify step's decisions from cached scores (no model: every survivor is cached)."""
+
+from __future__ import annotations
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from pipelines.config import load_config
+from pipelines.layout import Layout
+from pipelines.steps.base import StepContext
+from pipelines.steps.classify import Classify
+from tests.pipelines.steps.conftest import write_docs
+
+
+def _setup(tmp_path) -> Layout:
+    layout = Layout(tmp_path)
+    write_docs(
+        layout,
+        [
+            {"id": "low", "text": "a"},
+            {"id": "high", "text": "b"},
+            {"id": "dropped-low", "text": "c", "drop_stage": "quality", "drop_reason": "x"},
+        ],
+    )
+    batch = layout.work / "edu" / "batch-1"
+    batch.mkdir(parents=True)
+    pq.write_table(
+        pa.table({"uid": ["in-0/0", "in-0/1", "in-0/2"], "edu_score": [1.0, 4.0, 0.5],
+                  "edu_int": [1, 4, 0]}),
+        batch / "part-0.parquet",
+    )  # fmt: skip
+    return layout
+
+
+def _decisions(table: pa.Table) -> dict:
+    return {r["uid"]: (r["drop_reason"], r["edu_score"]) for r in table.to_pylist()}
+
+
+def test_low_edu_is_decided_by_the_step_for_survivors_only(tmp_path, capsys):
+    layout = _setup(tmp_path)
+    cfg = load_config(None, ["classify.min_edu_score=3"])
+    table = Classify().run(StepContext(cfg, layout))
+    assert _decisions(table) == {
+        "in-0/0": ("low-edu", 1.0),
+        "in-0/1": (None, 4.0),
+        "in-0/2": (None, 0.5),  # dropped earlier: its score is kept, the decision is ingest's
+    }
+    assert table.column("drop_stage").to_pylist().count("classify") == 1
+    assert "0 document(s) to score, 1 cached batch file(s)" in capsys.readouterr().out
+
+
+def test_off_keeps_the_cached_scores_and_drops_nothing(tmp_path):
+    layout = _setup(tmp_path)
+    table = Classify().run(StepContext(load_config(), layout, until="dedup"))
+    assert {v[0] for v in _decisions(table).values()} == {None}
+    assert _decisions(table)["in-0/1"] == (None, 4.0)
+
+
+def test_no_cache_no_scores(tmp_path):
+    layout = Layout(tmp_path)
+    write_docs(layout, [{"id": "a", "text": "a"}])
+    table = Classify().run(StepContext(load_config(), layout, until="dedup"))
+    assert table.num_rows == 0 and "edu_score" in table.column_names
