@@ -45,3 +45,30 @@ def annotations_file(tmp_path: Path) -> Path:
     path = tmp_path / "ann.jsonl"
     path.write_text("\n".join(json.dumps(r) for r in synthetic_annotations()) + "\n")
     return path
+
+
+def tiny_bert(path: Path, words, model_class: str = "BertModel", **config):
+    """Save a randomly initialised 2-layer BERT (and its word-level tokenizer) under
+    ``path``; returns the model so a test can set weights before saving it again."""
+    import torch
+    import transformers
+    from transformers import BertConfig, BertTokenizerFast
+
+    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *sorted(set(words))]
+    path.mkdir(parents=True)
+    (path / "vocab.txt").write_text("\n".join(vocab) + "\n")
+    # vocab= (not vocab_file=): transformers 5 ignores the file and maps every word to [UNK].
+    BertTokenizerFast(vocab={w: i for i, w in enumerate(vocab)}).save_pretrained(path)
+    cfg = BertConfig(
+        vocab_size=len(vocab),
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=64,
+        max_position_embeddings=64,
+        **config,
+    )
+    torch.manual_seed(0)
+    model = getattr(transformers, model_class)(cfg)
+    model.save_pretrained(path)
+    return model

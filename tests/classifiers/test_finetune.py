@@ -8,29 +8,14 @@ import numpy as np
 
 from classifiers.finetune import FinetuneConfig, Regressor, cross_validate
 
+from .conftest import tiny_bert
+
 HIGH = "the lesson explains the theorem with a worked example and an exercise"
 LOW = "buy cheap shoes now click here free shipping sale today"
 
 
 def _tiny_encoder(path: Path) -> Path:
-    import torch
-    from transformers import BertConfig, BertModel, BertTokenizerFast
-
-    words = sorted(set((HIGH + " " + LOW).split()))
-    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *words]
-    path.mkdir(parents=True)
-    (path / "vocab.txt").write_text("\n".join(vocab) + "\n")
-    BertTokenizerFast(vocab={w: i for i, w in enumerate(vocab)}).save_pretrained(path)
-    cfg = BertConfig(
-        vocab_size=len(vocab),
-        hidden_size=32,
-        num_hidden_layers=2,
-        num_attention_heads=2,
-        intermediate_size=64,
-        max_position_embeddings=64,
-    )
-    torch.manual_seed(0)
-    BertModel(cfg).save_pretrained(path)
+    tiny_bert(path, (HIGH + " " + LOW).split())
     return path
 
 

@@ -14,7 +14,7 @@ from classifiers.model import load_edu_model
 from classifiers.plugins import FastTextQuality, HFSequenceScorer
 from classifiers.stage import EduStage
 
-from .conftest import HIGH, LOW, TOPICS
+from .conftest import HIGH, LOW, TOPICS, tiny_bert
 
 GOOD = [HIGH.format(t=t) + f" ({k})" for k in range(5) for t in TOPICS[:5]]  # 25
 BAD = [LOW.format(t=t) + f" ({k})" for k in range(5) for t in TOPICS[:5]]  # 25
@@ -76,29 +76,12 @@ def test_stage_runs_a_fasttext_model(fasttext_bin: Path):
 def _tiny_bert(path: Path, num_labels: int, bias: list[float], id2label=None) -> Path:
     """A randomly initialised 2-layer BERT whose classifier outputs exactly ``bias``."""
     import torch
-    from transformers import BertConfig, BertForSequenceClassification, BertTokenizerFast
 
-    words = sorted({w.lower().strip(".,!()") for t in GOOD + BAD for w in t.split()} - {""})
-    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *words]
-    path.mkdir(parents=True)
-    (path / "vocab.txt").write_text("\n".join(vocab) + "\n")
-    BertTokenizerFast(vocab_file=str(path / "vocab.txt")).save_pretrained(path)
-    cfg = BertConfig(
-        vocab_size=len(vocab),
-        hidden_size=32,
-        num_hidden_layers=2,
-        num_attention_heads=2,
-        intermediate_size=64,
-        max_position_embeddings=64,
-        num_labels=num_labels,
-        **(
-            {"id2label": id2label, "label2id": {v: k for k, v in id2label.items()}}
-            if id2label
-            else {}
-        ),
-    )
-    torch.manual_seed(0)
-    model = BertForSequenceClassification(cfg)
+    words = {w.lower().strip(".,!()") for t in GOOD + BAD for w in t.split()} - {""}
+    labels = {}
+    if id2label:
+        labels = {"id2label": id2label, "label2id": {v: k for k, v in id2label.items()}}
+    model = tiny_bert(path, words, "BertForSequenceClassification", num_labels=num_labels, **labels)
     with torch.no_grad():
         model.classifier.weight.zero_()
         model.classifier.bias.copy_(torch.tensor(bias))
