@@ -192,10 +192,14 @@ def run_once(system: str, inp: Path, work: Path, args) -> dict:
         cmd = _primer_cmd(inp, out / "run", "dedup", args.set)
     else:
         cmd = _primer_cmd(inp, out / "run", "all", args.set + args.full_set)
-    with open(work / f"{system}.log", "w") as log:
-        rc, wall, peak = run_measured(cmd, cwd=ROOT, env=_env(), stdout=log, stderr=log)
-    if rc != 0:
+    for attempt in range(3):  # Ray gives a node 30 s to start: a busy machine can miss it
+        with open(work / f"{system}.log", "w") as log:
+            rc, wall, peak = run_measured(cmd, cwd=ROOT, env=_env(), stdout=log, stderr=log)
         tail = (work / f"{system}.log").read_text()[-3000:]
+        if rc == 0 or "timed out during startup" not in tail or attempt == 2:
+            break
+        print(f"  {system}: Ray start timed out (machine busy); retrying", flush=True)
+    if rc != 0:
         raise SystemExit(f"{system} failed ({rc}):\n{tail}")
     if system == "datatrove":
         counts = json.loads((out / "counts.json").read_text())
@@ -222,7 +226,8 @@ def summarise(runs: list[dict], n: int) -> dict:
 def table(res: dict) -> str:
     n = res["input"]["documents"]
     rows = [
-        f"{n:,} documents, {res['input']['files']} files, repeats {res['repeats']}, "
+        f"{n:,} documents, {res['input']['files']} files, repeats {res['repeats']}"
+        f"{'' if res['complete'] else ' (INCOMPLETE)'}, "
         f"load avg start/end {res['loadavg_start']} / {res['loadavg_end']}",
         f"{'system':<14} {'wall min':>9} {'median':>9} {'max':>9} {'docs/s':>9} {'peak RSS':>10} {'kept':>8}",
     ]
@@ -287,11 +292,18 @@ def main(argv: list[str] | None = None) -> None:
                 r = run_once(system, inp / "docs", Path(tmp), args)
                 runs[system].append(r)
                 print(f"  [{rep + 1}/{args.repeats}] {system}: {json.dumps(r)}", flush=True)
+                _write(
+                    res, runs, args
+                )  # after every run: a long benchmark cut short keeps its runs
+    print(table(res))
+
+
+def _write(res: dict, runs: dict[str, list[dict]], args) -> None:
     res["loadavg_end"] = [round(x, 1) for x in os.getloadavg()]
-    res["systems"] = {s: summarise(r, args.docs) for s, r in runs.items()}
+    res["systems"] = {s: summarise(r, args.docs) for s, r in runs.items() if r}
+    res["complete"] = all(len(r) == args.repeats for r in runs.values())
     res["raw"] = runs
     res["ratios"] = _ratios(res["systems"])
-    print(table(res))
     args.output.parent.mkdir(parents=True, exist_ok=True)
     tmp_out = args.output.with_suffix(".tmp")
     tmp_out.write_text(json.dumps(res, indent=1) + "\n")
