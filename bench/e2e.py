@@ -192,9 +192,6 @@ def run_once(system: str, inp: Path, work: Path, args) -> dict:
         cmd = _primer_cmd(inp, out / "run", "dedup", args.set)
     else:
         cmd = _primer_cmd(inp, out / "run", "all", args.set + args.full_set)
-    import resource
-
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     for attempt in range(3):  # Ray gives a node 30 s to start: a busy machine can miss it
         with open(work / f"{system}.log", "w") as log:
             rc, wall, peak = run_measured(cmd, cwd=ROOT, env=_env(), stdout=log, stderr=log)
@@ -204,20 +201,12 @@ def run_once(system: str, inp: Path, work: Path, args) -> dict:
         print(f"  {system}: Ray start timed out (machine busy); retrying", flush=True)
     if rc != 0:
         raise SystemExit(f"{system} failed ({rc}):\n{tail}")
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    # CPU seconds of the reaped process tree: less sensitive to other jobs' load than wall
-    cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
     if system == "datatrove":
         counts = json.loads((out / "counts.json").read_text())
     else:
         counts = _primer_counts(out / "run")
     shutil.rmtree(out, ignore_errors=True)
-    return {
-        "wall_s": round(wall, 2),
-        "cpu_s": round(cpu, 1),
-        "peak_rss_mb": round(peak / 2**20),
-        **counts,
-    }
+    return {"wall_s": round(wall, 2), "peak_rss_mb": round(peak / 2**20), **counts}
 
 
 def summarise(runs: list[dict], n: int) -> dict:
@@ -228,7 +217,6 @@ def summarise(runs: list[dict], n: int) -> dict:
         "wall_s": {"min": min(walls), "median": med, "max": max(walls)},
         "docs_per_s_median": round(n / med, 1),
         "peak_rss_mb_max": max(r["peak_rss_mb"] for r in runs),
-        "cpu_s_median": statistics.median(r.get("cpu_s", 0.0) for r in runs),
         "kept": runs[-1]["kept"],
         "kept_all_runs_equal": len({r["kept"] for r in runs}) == 1,
         "dropped_by_step": runs[-1]["dropped_by_step"],
@@ -261,8 +249,6 @@ def _ratios(systems: dict) -> dict:
         out["datatrove_over_primer_dedup_wall"] = round(
             b["wall_s"]["median"] / a["wall_s"]["median"], 2
         )
-        if a["cpu_s_median"]:
-            out["datatrove_over_primer_dedup_cpu"] = round(b["cpu_s_median"] / a["cpu_s_median"], 2)
         out["datatrove_over_primer_dedup_rss"] = round(
             b["peak_rss_mb_max"] / a["peak_rss_mb_max"], 2
         )
