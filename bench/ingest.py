@@ -16,17 +16,15 @@ Rerun: ``make bench BENCH=ingest`` (or ``python -m bench ingest``).
 
 from __future__ import annotations
 
-import contextlib
 import json
 import shutil
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
-import psutil
+from bench._rss import run_measured
 
 SHARED = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "web"
 FILES = ["c4-en-sample.jsonl.gz", "cc-main-2019-30-sample.jsonl.gz"]
@@ -43,19 +41,6 @@ def _build_inputs(root: Path, copies: int = COPIES) -> list[Path]:
             shutil.copy(SHARED / name, dest)
             paths.append(dest)
     return paths
-
-
-def _tree_rss(proc: psutil.Process) -> int:
-    """RSS of the driver and its descendants (local Ray's GCS, raylet and workers)."""
-    total = 0
-    try:
-        procs = [proc, *proc.children(recursive=True)]
-    except psutil.Error:
-        return 0
-    for p in procs:
-        with contextlib.suppress(psutil.Error):
-            total += p.memory_info().rss
-    return total
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -97,24 +82,7 @@ def main(argv: list[str] | None = None) -> None:
             "--set",
             "ray.progress=false",
         ]
-        peak = 0
-        start = time.perf_counter()
-        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        ps = psutil.Process(proc.pid)
-        stop = threading.Event()
-
-        def sample() -> None:
-            nonlocal peak
-            while not stop.is_set():
-                peak = max(peak, _tree_rss(ps))
-                time.sleep(0.2)
-
-        t = threading.Thread(target=sample, daemon=True)
-        t.start()
-        rc = proc.wait()
-        wall = time.perf_counter() - start
-        stop.set()
-        t.join()
+        rc, wall, peak = run_measured(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         if rc != 0:
             raise SystemExit(f"primer run failed with {rc}")
 

@@ -59,6 +59,8 @@ from pathlib import Path
 import httpx
 import psutil
 
+from bench._rss import tree_rss
+
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT / ".." / "shared" / "data" / "web"
 RESULTS = Path(__file__).parent / "results"
@@ -85,15 +87,6 @@ def _env() -> dict[str, str]:
         "HF_HUB_OFFLINE": "1",
         "RAY_USAGE_STATS_ENABLED": "0",
     }
-
-
-def _tree_rss(proc: psutil.Process) -> int:
-    total = 0
-    with contextlib.suppress(psutil.Error):
-        for p in [proc, *proc.children(recursive=True)]:
-            with contextlib.suppress(psutil.Error):
-                total += p.memory_info().rss
-    return total
 
 
 def _replica_rss(proc: psutil.Process) -> dict[str, int]:
@@ -256,7 +249,7 @@ def main(argv: list[str]) -> None:
         try:
             result["startup_s"] = round(time.perf_counter() - t0, 1)
             load(url, docs, 8, 32, 16, 60)  # warm-up: models loaded, pools filled
-            result["rss_start_mb"] = round(_tree_rss(ps) / 2**20, 1)
+            result["rss_start_mb"] = round(tree_rss(ps) / 2**20, 1)
             result["replica_rss_start_mb"] = {
                 k: round(v / 2**20, 1) for k, v in _replica_rss(ps).items()
             }
@@ -269,7 +262,7 @@ def main(argv: list[str]) -> None:
             result["cells"] = cells
             soak = load(url, docs, 8, 32, 10**9, args.soak_s)
             result["soak"] = {**soak, "seconds": args.soak_s}
-            result["rss_after_soak_mb"] = round(_tree_rss(ps) / 2**20, 1)
+            result["rss_after_soak_mb"] = round(tree_rss(ps) / 2**20, 1)
             result["replica_rss_after_soak_mb"] = {
                 k: round(v / 2**20, 1) for k, v in _replica_rss(ps).items()
             }

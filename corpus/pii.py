@@ -66,6 +66,12 @@ _API_KEY = re.compile(
     r"|-----BEGIN (?:RSA |EC |DSA |OPENSSH |PGP )?PRIVATE KEY(?: BLOCK)?-----"
     r"[\s\S]*?-----END (?:RSA |EC |DSA |OPENSSH |PGP )?PRIVATE KEY(?: BLOCK)?-----"
 )
+# Literal text every _API_KEY alternative contains: one substring scan per hint rules a
+# document out far faster than the alternation tried at every position (same matches).
+_API_HINTS = (
+    "AKIA", "ASIA", "ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_", "xox", "AIza",
+    "k_live_", "k_test_", "sk-", "-----BEGIN ",
+)  # fmt: skip
 _VERSION = re.compile(r"(?i)(?:version|release|v)\s?$")  # "version 1.2.3.4" is no address
 # ISO 13616 lengths of the countries most often seen; others need 15-34 characters.
 _IBAN_LEN = {
@@ -141,17 +147,21 @@ class PiiFinder:
     def _spans(self, kind: str, text: str) -> list[tuple[int, int]]:
         out = []
         if kind == "email":
+            if "@" not in text:
+                return out
             for m in _EMAIL.finditer(text):
                 if m.group(1).lower() not in self.keep_domains:
                     out.append(m.span())
         elif kind == "api_key":
-            out = [m.span() for m in _API_KEY.finditer(text)]
+            if any(h in text for h in _API_HINTS):
+                out = [m.span() for m in _API_KEY.finditer(text)]
         elif kind == "iban":
             out = [m.span() for m in _IBAN.finditer(text) if iban_ok(m.group())]
         elif kind == "credit_card":
             out = [m.span() for m in _CARD.finditer(text) if _card_ok(m.group())]
         elif kind == "ip_address":
-            for pat in (_IPV4, _IPV6):
+            # an IPv6 match holds at least two colons
+            for pat in (_IPV4, _IPV6) if text.count(":") >= 2 else (_IPV4,):
                 out += [
                     m.span()
                     for m in pat.finditer(text)

@@ -21,7 +21,7 @@ on the demo sample and ../shared (web samples, 3,541 labelled texts): licence fi
 
 from __future__ import annotations
 
-import re
+from collections import Counter
 
 from corpus.filters.config import BoilerplateConfig
 from corpus.filters.rules import Check, TextView
@@ -113,15 +113,16 @@ _LEGAL = frozenset(
         "contributors",
     ]
 )
-_SPACE = re.compile(r"\s+")
 _WORD_STRIP = ".,;:()[]\"'`*"
 
 
 def measure(view: TextView, cfg: BoilerplateConfig) -> dict[str, float]:
-    flat = _SPACE.sub(" ", view.text.lower())
+    # whitespace runs as one space (str.split and re's \s agree on whitespace), ~2x a re.sub
+    flat = " ".join(view.text.lower().split())
     phrases = sum(1 for p in SIGNATURES if p in flat)
     words = view.words
-    legal = sum(1 for w in words if w.lower().strip(_WORD_STRIP) in _LEGAL)
+    # each distinct word tested once (web text repeats its words: ~2x fewer tests)
+    legal = sum(k for w, k in Counter(words).items() if w.lower().strip(_WORD_STRIP) in _LEGAL)
     share = legal / len(words) if words else 0.0
     return {
         "licence_phrases": float(phrases),

@@ -125,3 +125,29 @@ def test_planted_set_precision_recall(shared_data):
     docs = planted_set(load_pages(shared_data / "web"), seed=1)
     result = evaluate(PiiFinder(PiiConfig().kinds, PiiConfig().keep_email_domains), docs)
     assert result["precision"] >= 0.97 and result["recall"] >= 0.9, result["per_kind"]
+
+
+@pytest.mark.parametrize(
+    "key",
+    [
+        "ASIA" + "Q" * 16,
+        "gho_" + "a1" * 18,
+        "ghu_" + "a1" * 18,
+        "ghs_" + "a1" * 18,
+        "ghr_" + "a1" * 18,
+        "github_pat_" + "a" * 40,
+        "xoxb-" + "1" * 12,
+        "AIza" + "b" * 35,
+        "sk_live_" + "c" * 24,
+        "rk_test_" + "c" * 24,
+        "sk-" + "d" * 32,
+        "sk-proj-" + "d" * 32,
+        "sk-ant-" + "d" * 32,
+        "-----BEGIN EC PRIVATE KEY-----\nabc\n-----END EC PRIVATE KEY-----",
+        "-----BEGIN PGP PRIVATE KEY BLOCK-----\nabc\n-----END PGP PRIVATE KEY BLOCK-----",
+    ],
+)
+def test_every_api_key_form_passes_the_literal_prefilter(key):
+    # the speed guard (a hint substring before the regex) must never hide a key
+    text, counts = PiiFinder().redact(f"the key {key} here")
+    assert counts == {"api_key": 1} and key not in text
