@@ -4,9 +4,12 @@ Order, and why: cleanup first (everything after judges the cleaned text), then t
 cheap length bounds, then decontamination (a leaked benchmark item must never be
 kept, whatever its quality), then near-duplicates among generations (LSH on MinHash
 signatures from ``corpus.dedup``, verified by true Jaccard), then the edu score and
-token count of what is left. Each generation gets one ``GateDecision``; the first
+token count of what is left. Code exercises are run against their own tests
+(``synth.exec``, sandboxed) after the near-dup gate: only ``passed`` ones are kept
+unless ``keep_failed_exec``. Each generation gets one ``GateDecision``; the first
 failing gate gives ``drop_reason`` (``too-short``, ``too-long``,
-``contaminated:<bench>``, ``near-dup:<prompt_id>``, ``low-edu``, ``empty``).
+``contaminated:<bench>``, ``near-dup:<prompt_id>``, ``exec:<status>``, ``low-edu``,
+``empty``).
 Generations that pass still go through the main pipeline's gates like web text.
 """
 
@@ -76,6 +79,8 @@ class GateDecision:
     edu_score: float | None = None
     decontam: list[str] = field(default_factory=list)  # benchmark/item/kind of every hit
     near_dup_of: str | None = None
+    exec_status: str | None = None  # code exercises only (synth.exec.STATUSES)
+    exec_detail: str | None = None
 
     def drop(self, reason: str) -> None:
         if self.kept:
@@ -215,6 +220,7 @@ class Gates:
             if dup is not None:
                 decisions[i].near_dup_of = dup
                 decisions[i].drop(f"near-dup:{dup}")
+        self._execute(decisions, formats)
         alive = [i for i, d in enumerate(decisions) if d.kept]
         scorer = self.scorer()
         if alive and scorer is not None:
@@ -229,3 +235,25 @@ class Gates:
         ):
             decisions[i].n_tokens = n
         return decisions
+
+    def _execute(self, decisions: list[GateDecision], formats: Sequence[str | None]) -> None:
+        if not self.cfg.execute:
+            return
+        from synth.exec import run_exercises
+
+        todo = [
+            i
+            for i, (d, f) in enumerate(zip(decisions, formats, strict=True))
+            if d.kept and f == "code_exercise"
+        ]
+        results = run_exercises(
+            [decisions[i].text for i in todo],
+            workers=self.cfg.exec_workers,
+            timeout_s=self.cfg.exec_timeout_s,
+            cpu_s=self.cfg.exec_cpu_s,
+            memory_mb=self.cfg.exec_memory_mb,
+        )
+        for i, r in zip(todo, results, strict=True):
+            decisions[i].exec_status, decisions[i].exec_detail = r.status, r.detail or None
+            if r.status != "passed" and not self.cfg.keep_failed_exec:
+                decisions[i].drop(f"exec:{r.status}")
