@@ -212,6 +212,7 @@ class Gates:
                     d.decontam = [f"{h.benchmark}/{h.item}/{h.kind}" for h in hits[:10]]
                     if hits:
                         d.drop(f"contaminated:{hits[0].benchmark}")
+        self._code_decontam(decisions, formats)
         alive = [i for i, d in enumerate(decisions) if d.kept]
         dups = self.near_dups.check_and_add(
             [ids[i] for i in alive], [decisions[i].text for i in alive]
@@ -235,6 +236,27 @@ class Gates:
         ):
             decisions[i].n_tokens = n
         return decisions
+
+    def _code_decontam(self, decisions: list[GateDecision], formats: Sequence[str | None]) -> None:
+        """Code exercises against HumanEval/MBPP by AST and docstring (Phi-1's pruning)."""
+        cfg = self.decontam_cfg
+        sets = {"humaneval", "mbpp"} & set(cfg.builtin) if cfg is not None else set()
+        if cfg is None or not cfg.active or not cfg.code.enabled or not sets:
+            return
+        from corpus.decontam_code import check_code_batch
+        from synth.exec import extract_code
+
+        todo = [
+            i
+            for i, (d, f) in enumerate(zip(decisions, formats, strict=True))
+            if d.kept and f == "code_exercise"
+        ]
+        found = check_code_batch([extract_code(decisions[i].text) for i in todo], cfg.code)
+        for i, hits in zip(todo, found, strict=True):
+            hits = [h for h in hits if h.benchmark in sets]
+            if hits:
+                decisions[i].decontam += [f"{h.benchmark}/{h.item}/{h.kind}" for h in hits[:10]]
+                decisions[i].drop(f"contaminated:{hits[0].benchmark}")
 
     def _execute(self, decisions: list[GateDecision], formats: Sequence[str | None]) -> None:
         if not self.cfg.execute:
