@@ -143,6 +143,7 @@ def test_synth_writes_exercises_to_a_code_shard(tmp_path):
     cfg = SynthConfig(n=4, chunk_size=4, seed=0, formats=["code_exercise"])
     cfg.backend, cfg.openai.max_retries = "openai", 0
     cfg.gates.min_words = 5
+    cfg.decontam.code.embed = False  # the AST check runs; MiniLM's load is not this test's
     topics = [Topic("fractions"), Topic("recursion"), Topic("volcanoes"), Topic("loops")]
     with StubChatServer(reply) as server:
         cfg.openai.endpoint, cfg.openai.model = server.url, "stub"
