@@ -106,3 +106,15 @@ def test_stage_checks_code_rows_only(shared_data):
     assert out["drop_reason"][1] is None and out["drop_reason"][2] is None
     off = DecontamStage(DecontamConfig(code=CodeDecontamConfig(enabled=False)))
     assert off.process(batch())["drop_reason"][0] is None
+
+
+def test_synth_gate_drops_a_renamed_benchmark_exercise(shared_data):
+    from synth.config import GateConfig
+    from synth.gates import Gates
+
+    path = shared_data / "benchmarks" / "mbpp.jsonl"
+    rec = next(json.loads(line) for line in path.open() if '"task_id": 1,' in line)
+    cfg = DecontamConfig(code=CodeDecontamConfig(embed=False))
+    gates = Gates(GateConfig(min_words=5, execute=False, edu_score=False), cfg)
+    d = gates.apply(["x"], ["```python\n" + renamed(rec["code"]) + "\n```"], ["code_exercise"])
+    assert d[0].drop_reason == "contaminated:mbpp" and d[0].decontam == ["mbpp/1/ast"]
