@@ -7,6 +7,7 @@ import socket
 import threading
 
 import numpy as np
+import pytest
 import zstandard
 
 from pipelines.profiles import ProfilesConfig, profile_of
@@ -79,29 +80,58 @@ def test_sleeping_child_process_group_is_killed():
     assert r.status == "timeout"
 
 
-def test_network_is_blocked():
-    # A real server on 127.0.0.1: reachable from here, not from the sandbox.
+def _server():
     srv = socket.socket()
     srv.bind(("127.0.0.1", 0))
     srv.listen(1)
+    srv.settimeout(0.5)
+    return srv
+
+
+def test_network_is_blocked_by_the_guard():
+    # A real server on 127.0.0.1: reachable from here, not from the sandbox.
+    srv = _server()
     port = srv.getsockname()[1]
-    accepted = []
-    t = threading.Thread(target=lambda: accepted.append(srv.accept()), daemon=True)
-    t.start()
     try:
-        for mod in ("socket", "_socket"):  # the guard, and the raw module under it
-            code = (
-                f"import {mod}\ndef test_connect():\n"
-                f"    s = {mod}.socket({'socket.AF_INET' if mod == 'socket' else '2'}, 1)\n"
-                f"    s.settimeout(2)\n    s.connect(('127.0.0.1', {port}))\n"
+        for mod in ("socket", "_socket"):  # the guard covers the raw module too
+            ctor = (
+                "socket.socket(socket.AF_INET, socket.SOCK_STREAM)"
+                if mod == "socket"
+                else "_socket.socket(2, 1)"
             )
+            code = f"import {mod}\ndef test_connect():\n    s = {ctor}\n    s.connect(('127.0.0.1', {port}))\n"
             r = run_exercise(code)
-            assert r.status == "failed", r
-            if mod == "_socket" and network_isolation():
-                assert "unreachable" in r.detail.lower() or "refused" in r.detail.lower()
-        assert not accepted
+            assert r.status == "failed" and "disabled" in r.detail, r
     finally:
         srv.close()
+
+
+@pytest.mark.skipif(not network_isolation(), reason="no network namespace here (unshare)")
+def test_network_namespace_stops_a_child_without_the_guard():
+    srv = _server()
+    port = srv.getsockname()[1]
+    accepted = []
+    t = threading.Thread(target=lambda: accepted.append(_accept(srv)), daemon=True)
+    t.start()
+    try:
+        child = f"import socket; socket.create_connection(('127.0.0.1', {port}), timeout=2)"
+        code = (
+            "import subprocess, sys\ndef test_child():\n"
+            f"    subprocess.run([sys.executable, '-I', '-c', {child!r}], check=True)\n"
+        )
+        r = run_exercise(code)
+        assert r.status == "failed", r
+        t.join(3)
+        assert accepted == [None]
+    finally:
+        srv.close()
+
+
+def _accept(srv):
+    try:
+        return srv.accept()
+    except OSError:
+        return None
 
 
 def test_memory_bomb_is_capped():
