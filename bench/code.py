@@ -15,7 +15,11 @@ Reported:
   C4, FineWeb), the real alternative a user would otherwise run;
 - per rule, the drops on the shipped code sample;
 - CPU time per file of the code stage and of the web stage on the same texts
-  (``time.process_time``, best of ``--rounds``).
+  (``time.process_time``, best of ``--rounds``);
+- code decontamination (``bench/code_decontam.py``): recall of the n-gram, AST and
+  docstring-embedding checks on planted HumanEval/MBPP variants (renamed, reordered,
+  changed literals) and their false positives on the labelled files and the sample
+  (minutes: MiniLM embeds every docstring; ``--no-decontam`` skips it).
 
     nice .venv/bin/python -m bench code
 """
@@ -29,6 +33,7 @@ import time
 from collections import Counter
 from pathlib import Path
 
+from bench import code_decontam
 from classifiers.code.features import parse_prefix
 from corpus.filters.code import CodeFilterConfig, CodeFilterStage, assess, checks
 from corpus.filters.rules import first_failure
@@ -72,6 +77,7 @@ def _cpu(fn, rounds: int) -> float:
 def main(argv: list[str]) -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--no-decontam", action="store_true", help="skip the decontam measurement")
     args = ap.parse_args(argv)
     cfg = CodeFilterConfig()
     report: dict = {"machine": platform.processor() or platform.machine()}
@@ -131,6 +137,13 @@ def main(argv: list[str]) -> None:
             r.metadata["path"]: d for r, d in zip(sample, out["drop_reason"], strict=True) if d
         },
     }
+    if not args.no_decontam and (code_decontam.SOURCE / "mbpp.jsonl").is_file():
+        label_texts = []
+        if LABELS.is_file():
+            for r in (json.loads(line) for line in LABELS.open() if line.strip()):
+                n = parse_prefix(r["text"])[1]  # cut copies: their longest parsing prefix
+                label_texts.append("\n".join(r["text"].splitlines()[:n]))
+        report["decontam"] = code_decontam.measure(label_texts, [r.text for r in sample])
     print(json.dumps(report, indent=1))
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     tmp = RESULTS.with_name(RESULTS.name + ".tmp")

@@ -362,6 +362,7 @@ class DecontamStage(Stage):
         rows, reasons = [], []
         rows_alive = [i for i, ok in enumerate(alive(batch)) if ok] if self.cfg.enabled else []
         found = self.index.check_batch([texts[i] or "" for i in rows_alive])
+        found = self._code_hits(batch, rows_alive, found)
         for i, hits in zip(rows_alive, found, strict=True):
             if hits:
                 hits_col[i] = json.dumps([f"{h.benchmark}/{h.item}/{h.kind}" for h in hits[:10]])
@@ -369,3 +370,25 @@ class DecontamStage(Stage):
                 reasons.append(f"contaminated:{hits[0].benchmark}")
         batch["decontam_hits"] = hits_col
         return mark_dropped(batch, rows, self.name, reasons)
+
+    def _code_hits(self, batch: Batch, rows: list[int], found: list[list]) -> list[list]:
+        """Add ``corpus.decontam_code`` hits (AST, docstring embedding) to code-profile rows
+        of HumanEval/MBPP-checking runs; n-gram hits stay first."""
+        profiles = batch.get("profile")
+        code_sets = {"humaneval", "mbpp"} & set(self.cfg.builtin)
+        if not profiles or not self.cfg.code.enabled or not code_sets:
+            return found
+        from corpus.decontam_code import check_code_batch
+
+        idx = [k for k, i in enumerate(rows) if profiles[i] == "code"]
+        if not idx:
+            return found
+        code = check_code_batch([batch["text"][rows[k]] or "" for k in idx], self.cfg.code)
+        for k, hits in zip(idx, code, strict=True):
+            seen = {(h.benchmark, h.item) for h in found[k]}
+            found[k] = found[k] + [
+                Hit(h.benchmark, h.item, h.kind, h.score)
+                for h in hits
+                if h.benchmark in code_sets and (h.benchmark, h.item) not in seen
+            ]
+        return found

@@ -10,6 +10,7 @@ from __future__ import annotations
 from pydantic import Field
 
 from corpus.config_base import Section
+from corpus.decontam_code import CodeDecontamConfig
 
 
 class DecontamConfig(Section):
@@ -47,6 +48,11 @@ class DecontamConfig(Section):
         ge=0,
         le=1,
         description="benchmark n-grams need this share of words that are not numbers or single letters",
+    )
+
+    code: CodeDecontamConfig = Field(
+        default_factory=CodeDecontamConfig,
+        description="code-profile documents and code exercises: AST + docstring-embedding check",
     )
 
     @property

@@ -40,6 +40,7 @@ import pyarrow.parquet as pq
 from corpus.dedup.candidates import OLD_SALT, bucket_edges, doc_bands, node_ids, old_band_rows
 from corpus.dedup.candidates import band_rows as _band_rows
 from corpus.dedup.clusters import resolve
+from corpus.dedup.code_tokens import profile_columns
 from corpus.dedup.config import DedupConfig
 from corpus.dedup.verify import edge_jaccards, edge_shingle_rows, incidence
 from corpus.stage import Resources
@@ -118,6 +119,7 @@ def near_dedup(
     columns = ["uid", "id", "source_file", "position", "text"]
     if files and "edu_score" in pq.read_schema(files[0]).names:
         columns.append("edu_score")
+    columns += profile_columns(files)  # code-profile rows shingle code tokens
     if files and n_docs:
         docs = rb.map_tables(
             rb.read_parquet(files, columns=columns),
@@ -199,7 +201,7 @@ def _verify(files: list[str], edges, parts: int, cfg: DedupConfig, stats: dict, 
     a, b = edges
     csr = incidence(a, b)
     rows = rb.map_tables(
-        rb.read_parquet(files, columns=["uid", "text"]),
+        rb.read_parquet(files, columns=["uid", "text", *profile_columns(files)]),
         lambda t: edge_shingle_rows(keep(t) if keep else t, csr, cfg.ngram, parts),
         Resources(cpus=1, batch_size=cfg.batch_size),
     )

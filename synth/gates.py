@@ -4,9 +4,12 @@ Order, and why: cleanup first (everything after judges the cleaned text), then t
 cheap length bounds, then decontamination (a leaked benchmark item must never be
 kept, whatever its quality), then near-duplicates among generations (LSH on MinHash
 signatures from ``corpus.dedup``, verified by true Jaccard), then the edu score and
-token count of what is left. Each generation gets one ``GateDecision``; the first
+token count of what is left. Code exercises are run against their own tests
+(``synth.exec``, sandboxed) after the near-dup gate: only ``passed`` ones are kept
+unless ``keep_failed_exec``. Each generation gets one ``GateDecision``; the first
 failing gate gives ``drop_reason`` (``too-short``, ``too-long``,
-``contaminated:<bench>``, ``near-dup:<prompt_id>``, ``low-edu``, ``empty``).
+``contaminated:<bench>``, ``near-dup:<prompt_id>``, ``exec:<status>``, ``low-edu``,
+``empty``).
 Generations that pass still go through the main pipeline's gates like web text.
 """
 
@@ -76,6 +79,8 @@ class GateDecision:
     edu_score: float | None = None
     decontam: list[str] = field(default_factory=list)  # benchmark/item/kind of every hit
     near_dup_of: str | None = None
+    exec_status: str | None = None  # code exercises only (synth.exec.STATUSES)
+    exec_detail: str | None = None
 
     def drop(self, reason: str) -> None:
         if self.kept:
@@ -207,6 +212,7 @@ class Gates:
                     d.decontam = [f"{h.benchmark}/{h.item}/{h.kind}" for h in hits[:10]]
                     if hits:
                         d.drop(f"contaminated:{hits[0].benchmark}")
+        self._code_decontam(decisions, formats)
         alive = [i for i, d in enumerate(decisions) if d.kept]
         dups = self.near_dups.check_and_add(
             [ids[i] for i in alive], [decisions[i].text for i in alive]
@@ -215,6 +221,7 @@ class Gates:
             if dup is not None:
                 decisions[i].near_dup_of = dup
                 decisions[i].drop(f"near-dup:{dup}")
+        self._execute(decisions, formats)
         alive = [i for i, d in enumerate(decisions) if d.kept]
         scorer = self.scorer()
         if alive and scorer is not None:
@@ -229,3 +236,46 @@ class Gates:
         ):
             decisions[i].n_tokens = n
         return decisions
+
+    def _code_decontam(self, decisions: list[GateDecision], formats: Sequence[str | None]) -> None:
+        """Code exercises against HumanEval/MBPP by AST and docstring (Phi-1's pruning)."""
+        cfg = self.decontam_cfg
+        sets = {"humaneval", "mbpp"} & set(cfg.builtin) if cfg is not None else set()
+        if cfg is None or not cfg.active or not cfg.code.enabled or not sets:
+            return
+        from corpus.decontam_code import check_code_batch
+        from synth.exec import extract_code
+
+        todo = [
+            i
+            for i, (d, f) in enumerate(zip(decisions, formats, strict=True))
+            if d.kept and f == "code_exercise"
+        ]
+        found = check_code_batch([extract_code(decisions[i].text) for i in todo], cfg.code)
+        for i, hits in zip(todo, found, strict=True):
+            hits = [h for h in hits if h.benchmark in sets]
+            if hits:
+                decisions[i].decontam += [f"{h.benchmark}/{h.item}/{h.kind}" for h in hits[:10]]
+                decisions[i].drop(f"contaminated:{hits[0].benchmark}")
+
+    def _execute(self, decisions: list[GateDecision], formats: Sequence[str | None]) -> None:
+        if not self.cfg.execute:
+            return
+        from synth.exec import run_exercises
+
+        todo = [
+            i
+            for i, (d, f) in enumerate(zip(decisions, formats, strict=True))
+            if d.kept and f == "code_exercise"
+        ]
+        results = run_exercises(
+            [decisions[i].text for i in todo],
+            workers=self.cfg.exec_workers,
+            timeout_s=self.cfg.exec_timeout_s,
+            cpu_s=self.cfg.exec_cpu_s,
+            memory_mb=self.cfg.exec_memory_mb,
+        )
+        for i, r in zip(todo, results, strict=True):
+            decisions[i].exec_status, decisions[i].exec_detail = r.status, r.detail or None
+            if r.status != "passed" and not self.cfg.keep_failed_exec:
+                decisions[i].drop(f"exec:{r.status}")

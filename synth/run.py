@@ -2,7 +2,8 @@
 
 Layout under the output directory::
 
-    OUT/synth/part-NNNNN.jsonl.zst      kept documents {id, text, metadata}
+    OUT/synth/part-NNNNN.jsonl.zst      kept prose documents {id, text, metadata}
+    OUT/synth/code-part-NNNNN.jsonl.zst kept code exercises (ingested by the code profile)
     OUT/synth-work/gates/part-NNNNN.jsonl  one gate decision per generated prompt
     OUT/synth-work/openai-journal.jsonl     the HTTP client's answer cache
 
@@ -11,6 +12,9 @@ gate file, both atomically (temp file + rename). A prompt is finished when its i
 in a gate file, so a rerun (after a crash, or with a larger ``--n``) generates only
 the rest; a shard whose gate file is missing is from an interrupted chunk and is
 removed before resuming. Failed generations are recorded but not finished.
+Code exercises go to their own shard so that ``primer run`` reads them with the code
+profile (code filters, code edu model) and C4's line rules never touch their code;
+each gate row and kept exercise carries its ``exec_status`` (``synth.exec``).
 """
 
 from __future__ import annotations
@@ -82,8 +86,9 @@ def finished(out: Path) -> tuple[set[str], int, list[dict[str, Any]]]:
             if not d.get("failed"):
                 done.add(d["prompt_id"])
     kept: list[dict[str, Any]] = []
-    for shard in sorted(synth_dir.glob("part-*.jsonl.zst")) if synth_dir.exists() else []:
-        if not (gates_dir / shard.name.replace(".jsonl.zst", ".jsonl")).exists():
+    for shard in sorted(synth_dir.glob("*part-*.jsonl.zst")) if synth_dir.exists() else []:
+        gate = shard.name.removeprefix("code-").replace(".jsonl.zst", ".jsonl")
+        if not (gates_dir / gate).exists():
             shard.unlink()
             continue
         kept.extend(_read_jsonl(shard))
@@ -110,6 +115,8 @@ def document(
         "usage": usage,
         **extra,
     }
+    if prompt.format == "code_exercise":
+        meta["lang"] = "python"  # the code filters' ast.parse check applies
     if prompt.stored_system:
         meta["system_prompt"] = prompt.stored_system  # erased: the strategy prompt is not kept
     return {"id": f"synth-{prompt.prompt_id}", "text": stored_text(prompt, text), "metadata": meta}
@@ -152,6 +159,7 @@ def run_synth(
         by_row = dict(zip(ok, decisions, strict=True))
         name = f"part-{part:05d}"
         gate_rows = []
+        code_docs: list[dict[str, Any]] = []
         with JsonlWriter(out / "synth" / f"{name}.jsonl.zst") as writer:
             for i, (p, g) in enumerate(zip(chunk, gens, strict=True)):
                 for k, v in g.usage.items():
@@ -177,17 +185,28 @@ def run_synth(
                         decontam=d.decontam,
                         near_dup_of=d.near_dup_of,
                     )
+                    if d.exec_status is not None:
+                        row.update(exec_status=d.exec_status, exec_detail=d.exec_detail)
                     report.generated += 1
                     if d.kept:
                         extra = {"edu_score": d.edu_score, "n_tokens": d.n_tokens}
-                        writer.write(
-                            document(p, d.text, backend, g.model or backend.model, g.usage, extra)
-                        )
+                        if d.exec_status is not None:
+                            extra["exec_status"] = d.exec_status
+                        doc = document(p, d.text, backend, g.model or backend.model, g.usage, extra)
+                        if p.format == "code_exercise":
+                            code_docs.append(doc)
+                        else:
+                            writer.write(doc)
                         report.kept += 1
                     else:
                         reason = (d.drop_reason or "").split(":")[0]
                         report.dropped[reason] = report.dropped.get(reason, 0) + 1
                 gate_rows.append(row)
+        if code_docs:
+            with JsonlWriter(out / "synth" / f"code-{name}.jsonl.zst") as cw:
+                for doc in code_docs:
+                    cw.write(doc)
+            report.shards.append(str(out / "synth" / f"code-{name}.jsonl.zst"))
         with JsonlWriter(work / "gates" / f"{name}.jsonl") as gw:
             for row in gate_rows:
                 gw.write(row)

@@ -55,6 +55,15 @@ def build(source: Path) -> list[dict]:
             }
         )
         print(f"{s.name}: {len(records)} items, {len(lines)} texts -> {dest} ({len(blob):,} bytes)")
+    from corpus.benchmarks.code import CODE_SETS, build_code
+
+    build_code(source)
+    for e in entries:
+        if e["name"] in CODE_SETS:  # the same licence covers these derived forms
+            e["code_forms"] = [
+                "code-ast.jsonl.zst: canonical AST statement hashes per solution function",
+                "code-emb.npz: int8 all-MiniLM-L6-v2 embeddings of signature + task text",
+            ]
     tmp = LISTING.with_name(LISTING.name + ".tmp")
     tmp.write_text(json.dumps(entries, indent=1) + "\n")
     os.replace(tmp, LISTING)

@@ -21,10 +21,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import xxhash
 
+from corpus.dedup.code_tokens import profile_shingle_hashes, table_profiles
 from corpus.dedup.config import DedupConfig
 from corpus.dedup.lsh import band_hashes
 from corpus.dedup.minhash import signatures
-from corpus.dedup.shingles import shingle_hashes
 
 OLD_SALT = b"earlier-corpus\0"
 
@@ -42,7 +42,7 @@ def doc_bands(table: pa.Table, config: DedupConfig) -> pa.Table:
     """``uid, id, source_file, position, length, edu_score, node, bands`` per document with shingles."""
     texts = table.column("text").to_pylist()
     texts = [t or "" for t in texts]
-    sh, off = shingle_hashes(texts, config.ngram)
+    sh, off = profile_shingle_hashes(texts, config.ngram, table_profiles(table))
     sig = signatures(sh, off, config.num_perm, config.seed)
     bands = band_hashes(sig, config.bands, config.rows)
     has = np.diff(off) > 0  # documents without a single word never match anything

@@ -14,7 +14,8 @@ import numpy as np
 import pyarrow as pa
 
 from corpus.dedup.candidates import node_ids
-from corpus.dedup.shingles import jaccard, shingle_hashes
+from corpus.dedup.code_tokens import profile_shingle_hashes, table_profiles
+from corpus.dedup.shingles import jaccard
 
 EDGE_JACCARD_SCHEMA = pa.schema([("edge", pa.int64()), ("jaccard", pa.float64())])
 
@@ -37,7 +38,8 @@ def edge_shingle_rows(
     pos = np.minimum(np.searchsorted(nodes, node), len(nodes) - 1)
     hit = np.flatnonzero(nodes[pos] == node) if len(nodes) else np.empty(0, np.int64)
     texts = table.column("text").take(pa.array(hit)).to_pylist()
-    sh, off = shingle_hashes([t or "" for t in texts], ngram)
+    profiles = table_profiles(table.take(pa.array(hit)))
+    sh, off = profile_shingle_hashes([t or "" for t in texts], ngram, profiles)
     out_edge, out_sets = [], []
     for k, i in enumerate(hit.tolist()):
         s = np.unique(sh[off[k] : off[k + 1]])

@@ -23,8 +23,10 @@ def gcd(a: int, b: int) -> int:
     >>> gcd(12, 18)
     6
     """
-    while b:
-        a, b = b, a % b  # the remainder shrinks every step
+    while b != 0:
+        remainder = a % b  # the remainder shrinks every step
+        a = b
+        b = remainder
     return a
 
 

@@ -75,6 +75,13 @@ def writer(body, n):
     if "FAILME" in prompt:
         return Reply(status=500)
     rng = random.Random(hashlib.md5(prompt.encode()).hexdigest())
+    if "Output only Python code" in prompt:  # a code exercise that passes its doctest
+        n, words = rng.randrange(1000), " ".join(rng.choice(VOCAB) for _ in range(30))
+        code = (
+            f'def shift(x: int) -> int:\n    """Add {n} to x: {words}.\n\n'
+            f'    >>> shift(1)\n    {n + 1}\n    """\n    return x + {n}\n'
+        )
+        return Reply(content="Sure! Here is the section:\n\n" + code)
     sentences = [
         " ".join(rng.choice(VOCAB) for _ in range(12)).capitalize() + "." for _ in range(10)
     ]
