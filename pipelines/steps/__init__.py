@@ -10,6 +10,8 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import pyarrow.parquet as pq
+
 from corpus import ledger
 from pipelines.config import PipelineConfig, ShardConfig
 from pipelines.layout import Layout
@@ -17,12 +19,14 @@ from pipelines.steps.base import Step, StepContext, write_decisions
 from pipelines.steps.classify import Classify
 from pipelines.steps.exact_dedup import ExactDedup
 from pipelines.steps.near_dedup import NearDedup
+from pipelines.steps.semantic_dedup import SemanticDedup
 from pipelines.steps.write import Write, write_corpus
 
 STEPS: tuple[Step, ...] = (
     ExactDedup(),
     NearDedup(),
     Classify(),
+    SemanticDedup(),
     Write(),
 )
 
@@ -107,8 +111,13 @@ def reselect(layout: Layout, dest: Path, min_edu: float, shards: ShardConfig) ->
     if Classify.name not in names:
         raise FileNotFoundError(f"{layout.out}: no classify decisions (run the classify step)")
     cut = names.index(Classify.name)
-    # Steps after classify other than write (none today) would need rerunning: refuse.
-    later = [n for n in names[cut + 1 :] if n != Write.name]
+    # Steps after classify other than write that decided something would need rerunning
+    # (semantic dedup compares the kept documents, which a new cut changes): refuse.
+    later = [
+        n
+        for n, t in zip(names[cut + 1 :], tables[cut + 1 :], strict=True)
+        if n != Write.name and pq.read_metadata(t).num_rows
+    ]
     if later:
         raise ValueError(f"select cannot re-run the steps after classify: {', '.join(later)}")
     earlier = tables[:cut]
