@@ -129,6 +129,13 @@ def test_semantic_dedup_from_the_cli_with_the_classifiers_vectors(tmp_path):
     assert "0 to embed" in output and "2 duplicate(s) at cosine > 0.95" in output
     _check(rows, funnel)
     assert len(list((tmp_path / "teacher" / "corpus").glob("part-*.jsonl.zst"))) == 1
+    # a new edu cut changes which documents semantic dedup compares: select says so
+    sel = CliRunner().invoke(
+        main, ["select", str(tmp_path / "teacher"), "--min-edu", "2", "-o", str(tmp_path / "s")]
+    )
+    assert sel.exit_code == 1 and "cannot re-run the steps after classify: semantic-dedup" in (
+        sel.output
+    )
 
     # the cascade student embeds nothing: the step embeds the survivors itself
     output, rows2, funnel = _run(tmp_path, "cascade", "classify.cascade.enabled=true")
