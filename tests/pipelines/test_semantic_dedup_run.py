@@ -136,6 +136,10 @@ def test_semantic_dedup_from_the_cli_with_the_classifiers_vectors(tmp_path):
     assert sel.exit_code == 1 and "cannot re-run the steps after classify: semantic-dedup" in (
         sel.output
     )
+    idx = CliRunner().invoke(main, ["index", str(tmp_path / "teacher"), "--min-edu", "2"])
+    assert idx.exit_code == 1 and "index --min-edu cannot re-run" in idx.output
+    idx = CliRunner().invoke(main, ["index", str(tmp_path / "teacher")])  # a plain rebuild
+    assert idx.exit_code == 0 and "indexed 6 documents (4 kept)" in idx.output, idx.output
 
     # the cascade student embeds nothing: the step embeds the survivors itself
     output, rows2, funnel = _run(tmp_path, "cascade", "classify.cascade.enabled=true")
