@@ -47,7 +47,8 @@ class Classify(Step):
     def embedding_files(ctx: StepContext) -> list[Path]:
         """Cached document vectors (``uid, embedding``), the classifier's or semantic dedup's."""
         root = ctx.layout.work / "embeddings"
-        return sorted(root.glob("*/*.parquet")) if root.is_dir() else []
+        files = sorted(root.glob("*/*.parquet")) if root.is_dir() else []
+        return [p for p in files if not p.parent.name.endswith(".tmp")]  # not yet complete
 
     @staticmethod
     def cache_files(ctx: StepContext) -> list[Path]:

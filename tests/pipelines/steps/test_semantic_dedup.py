@@ -10,7 +10,7 @@ import pytest
 from pipelines.config import load_config
 from pipelines.layout import Layout
 from pipelines.steps.base import StepContext
-from pipelines.steps.classify import EmbeddingWriter
+from pipelines.steps.classify import Classify, EmbeddingWriter
 from pipelines.steps.semantic_dedup import SemanticDedup
 from tests.pipelines.steps.conftest import write_docs
 
@@ -116,3 +116,14 @@ def test_config_keys_and_validation():
     assert not load_config().dedup.semantic.enabled  # off by default
     with pytest.raises(ValueError, match="dedup.semantic.threshold"):
         load_config(None, ["dedup.semantic.threshold=1.5"])
+
+
+def test_an_unfinished_vector_batch_is_not_read(tmp_path):
+    layout = _setup(tmp_path)
+    tmp = layout.work / "embeddings" / "batch-2.tmp"
+    tmp.mkdir()
+    pq.write_table(
+        pa.table({"uid": ["in-0/1"], "embedding": [_unit(1, 0, 0)]}), tmp / "part-00000.parquet"
+    )  # a kill mid-write leaves it; the next run removes it (pipelines.interrupt)
+    files = Classify.embedding_files(StepContext(load_config(), layout))
+    assert [p.parent.name for p in files] == ["batch-1"]
