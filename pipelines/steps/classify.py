@@ -128,8 +128,9 @@ class Classify(Step):
         tmp = batch_dir.with_name(batch_dir.name + ".tmp")
         tmp.mkdir(parents=True)
         vectors = EmbeddingWriter(ctx.layout.work / "embeddings" / name) if keep else None
-        # Scores stream back to the driver (3 small columns), which writes them and draws
-        # the progress line: the teacher scores ~10 docs/s per core, hours for a big run.
+        # Scores stream back to the driver (3 small columns, + 384 floats per document when
+        # vectors are kept), which writes them and draws the progress line: the teacher
+        # scores ~10 docs/s per core, hours for a big run.
         progress = Progress("classify", total=n_todo)
         n_low = 0
         for i, table in enumerate(rb.iter_batches(ds, batch_size=None)):
