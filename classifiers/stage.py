@@ -6,8 +6,9 @@ from typing import Any
 
 from classifiers.cascade import cascade_predict
 from classifiers.config import ClassifyConfig
+from classifiers.embed import DEFAULT_MODEL, Embedder
 from classifiers.metrics import to_int
-from classifiers.model import EduModel, load_edu_model
+from classifiers.model import EduModel, EduSpec, load_edu_model
 from corpus.stage import Batch, Resources, Stage, alive, batch_len, mark_dropped
 
 
@@ -20,30 +21,63 @@ def cuda_available() -> bool:
         return False
 
 
+# The document embedding other steps may reuse (semantic dedup): the shipped teacher's.
+SHARED_EMBEDDING = EduSpec()
+
+
+def shares_embedding(spec: EduSpec) -> bool:
+    """Whether a teacher's document vectors are the shared ones (same encoder and windows)."""
+    keys = ("encoder", "pooling", "max_chars", "max_chunks", "quantize")
+    return all(getattr(spec, k) == getattr(SHARED_EMBEDDING, k) for k in keys)
+
+
+def shared_embedder(**kwargs) -> Embedder:
+    s = SHARED_EMBEDDING
+    return Embedder(
+        DEFAULT_MODEL, pooling=s.pooling, max_chars=s.max_chars, max_chunks=s.max_chunks, **kwargs
+    )
+
+
+def stage_resources(cfg: ClassifyConfig) -> Resources:
+    """The classifier's worker resources (a GPU when there is one, unless configured)."""
+    return Resources(
+        cpus=cfg.cpus,
+        gpus=cfg.gpus or (1.0 if cuda_available() else 0.0),
+        concurrency=cfg.concurrency,
+        batch_size=cfg.batch_size,
+    )
+
+
+def worker_device(resources: Resources, cfg: ClassifyConfig) -> str:
+    """``cuda`` or ``cpu`` for this worker; on CPU, torch gets the configured threads."""
+    device = "cuda" if resources.gpus > 0 and cuda_available() else "cpu"
+    if device == "cpu":
+        import torch
+
+        torch.set_num_threads(cfg.torch_threads or max(1, int(cfg.cpus)))
+    return device
+
+
 class EduStage(Stage):
-    """Adds ``edu_score`` (float, None for rows dropped earlier) and ``edu_int`` to every row."""
+    """Adds ``edu_score`` (float, None for rows dropped earlier) and ``edu_int`` to every row.
+
+    ``keep_embeddings``: also an ``embedding`` column, the teacher's document vector where
+    it is the shared one (``SHARED_EMBEDDING``) and it embedded the row; else None (a
+    plug-in scorer, the cascade student, another encoder), for the caller to embed.
+    """
 
     name = "classify"
 
-    def __init__(self, cfg: ClassifyConfig | None = None) -> None:
+    def __init__(self, cfg: ClassifyConfig | None = None, keep_embeddings: bool = False) -> None:
         self.cfg = cfg or ClassifyConfig()
-        gpus = self.cfg.gpus or (1.0 if cuda_available() else 0.0)
-        self.resources = Resources(
-            cpus=self.cfg.cpus,
-            gpus=gpus,
-            concurrency=self.cfg.concurrency,
-            batch_size=self.cfg.batch_size,
-        )
+        self.keep_embeddings = keep_embeddings
+        self.resources = stage_resources(self.cfg)
         self.model: EduModel | Any = None  # or a classifiers.plugins scorer
 
     def setup(self) -> None:
         if self.model is not None:
             return
-        device = "cuda" if self.resources.gpus > 0 and cuda_available() else "cpu"
-        if device == "cpu":
-            import torch
-
-            torch.set_num_threads(self.cfg.torch_threads or max(1, int(self.cfg.cpus)))
+        device = worker_device(self.resources, self.cfg)
         model = load_edu_model(self.cfg.model, self.cfg.positive_label)
         model.embedder(device=device, batch_size=self.cfg.encode_batch_size, bf16=self.cfg.bf16)
         self.model = model
@@ -54,11 +88,22 @@ class EduStage(Stage):
         return self.resources.gpus == 0 if enabled is None else enabled
 
     def score(self, texts: list[str]):
+        return self.score_and_embed(texts)[0]
+
+    def score_and_embed(self, texts: list[str]):
+        """Scores, and the shared document vectors when the teacher computed them (else None)."""
         assert self.model is not None
         c = self.cfg.cascade
         if self.cascade_on() and getattr(self.model, "student", None) is not None:
-            return cascade_predict(self.model, texts, c.low, c.high).scores
-        return self.model.predict(texts)
+            return cascade_predict(self.model, texts, c.low, c.high).scores, None
+        if (
+            self.keep_embeddings
+            and isinstance(self.model, EduModel)
+            and shares_embedding(self.model.spec)
+        ):
+            emb = self.model.embed(texts)  # what predict would compute: scores unchanged
+            return self.model.predict(texts, emb), emb
+        return self.model.predict(texts), None
 
     def process(self, batch: Batch) -> Batch:
         self.setup()
@@ -66,11 +111,44 @@ class EduStage(Stage):
         live = [i for i, ok in enumerate(alive(batch)) if ok]
         scores: list[float | None] = [None] * n
         ints: list[int | None] = [None] * n
+        vectors: list[list[float] | None] = [None] * n
         if live:
-            predicted = self.score([batch["text"][i] or "" for i in live])
+            predicted, emb = self.score_and_embed([batch["text"][i] or "" for i in live])
             for i, s, k in zip(live, predicted, to_int(predicted), strict=True):
                 scores[i], ints[i] = round(float(s), 4), int(k)
+            if emb is not None:
+                for i, v in zip(live, emb, strict=True):
+                    vectors[i] = v.tolist()
         batch["edu_score"] = scores
         batch["edu_int"] = ints
+        if self.keep_embeddings:
+            batch["embedding"] = vectors
         low = [i for i in live if scores[i] < self.cfg.min_edu_score]  # type: ignore[operator]
         return mark_dropped(batch, low, self.name, ["low-edu"] * len(low))
+
+
+class EmbedStage(Stage):
+    """Adds ``embedding``, the shared document vector (``SHARED_EMBEDDING``), to every row:
+    for a step that needs vectors the configured scorer did not compute. Same workers and
+    resources as the classifier."""
+
+    name = "embed"
+
+    def __init__(self, cfg: ClassifyConfig | None = None) -> None:
+        self.cfg = cfg or ClassifyConfig()
+        self.resources = stage_resources(self.cfg)
+        self.embedder: Embedder | None = None
+
+    def setup(self) -> None:
+        if self.embedder is None:
+            device = worker_device(self.resources, self.cfg)
+            self.embedder = shared_embedder(
+                device=device, batch_size=self.cfg.encode_batch_size, bf16=self.cfg.bf16
+            )
+
+    def process(self, batch: Batch) -> Batch:
+        self.setup()
+        assert self.embedder is not None
+        emb = self.embedder.encode([t or "" for t in batch["text"]])
+        batch["embedding"] = [v.tolist() for v in emb]
+        return batch

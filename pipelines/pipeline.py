@@ -94,6 +94,7 @@ def stages_off(config: PipelineConfig, until: str) -> list[str]:
         "decontam": not config.decontam.active,
         "near-dedup": until == "ingest" or not config.dedup.enabled,
         "classify": until not in ("classify", "all") or not config.classify.enabled,
+        "semantic-dedup": until not in ("classify", "all") or not config.dedup.semantic.enabled,
     }
     return [stage for stage, is_off in off.items() if is_off]
 

@@ -7,6 +7,7 @@ from typing import Literal
 from pydantic import Field, model_validator
 
 from corpus.config_base import Section
+from corpus.dedup.semantic import SemanticDedupConfig
 
 
 class DedupConfig(Section):
@@ -40,6 +41,10 @@ class DedupConfig(Section):
         description="Shuffle partitions for band grouping; default grows with the corpus (~200k band rows each).",
     )
     batch_size: int = Field(1024, ge=1, description="Documents per signature task batch.")
+    semantic: SemanticDedupConfig = Field(
+        default_factory=SemanticDedupConfig,
+        description="Embedding-cosine dedup of the classifier's survivors (step after classify).",
+    )
 
     @property
     def num_perm(self) -> int:

@@ -10,9 +10,10 @@ visited in input order and dropped when their cosine similarity to an earlier
 ``n^2 / n_clusters`` dot products instead of ``n^2``; a pair split across two
 clusters is missed, the price SemDeDup pays too.
 
-The input is a ``(uids, embeddings)`` pair, so a pipeline step is a thin
-wrapper: read the kept documents' uids and vectors, call ``semantic_dedup``,
-write the drops to the ledger as ``drop_stage = 'semantic-dedup'``.
+The input is a ``(uids, embeddings)`` pair, so the pipeline step
+(``pipelines/steps/semantic_dedup.py``) is a thin wrapper: read the kept documents'
+uids and vectors, call ``semantic_dedup``, write the drops to the ledger as
+``drop_stage = 'semantic-dedup'``.
 """
 
 from __future__ import annotations
@@ -27,7 +28,8 @@ from corpus.config_base import Section
 
 
 class SemanticDedupConfig(Section):
-    """``dedup.semantic``: off by default (it needs the classifier's embeddings)."""
+    """``dedup.semantic``: off by default; a step after classify (``pipelines/steps``)
+    that reuses the classifier's embeddings or embeds the survivors itself."""
 
     enabled: bool = Field(False, description="Drop near-identical meanings by embedding cosine.")
     threshold: float = Field(

@@ -10,6 +10,8 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import pyarrow.parquet as pq
+
 from corpus import ledger
 from pipelines.config import PipelineConfig, ShardConfig
 from pipelines.layout import Layout
@@ -17,12 +19,14 @@ from pipelines.steps.base import Step, StepContext, write_decisions
 from pipelines.steps.classify import Classify
 from pipelines.steps.exact_dedup import ExactDedup
 from pipelines.steps.near_dedup import NearDedup
+from pipelines.steps.semantic_dedup import SemanticDedup
 from pipelines.steps.write import Write, write_corpus
 
 STEPS: tuple[Step, ...] = (
     ExactDedup(),
     NearDedup(),
     Classify(),
+    SemanticDedup(),
     Write(),
 )
 
@@ -86,6 +90,7 @@ def reindex(layout: Layout, min_edu: float | None = None) -> None:
         names = [_step_name(t) for t in tables]
         if Classify.name in names:
             cut = names.index(Classify.name)
+            _refuse_later_decisions(names, tables, cut, "index --min-edu")
             step = Classify()
             ctx = StepContext(PipelineConfig(), layout, earlier=tables[:cut])
             write_decisions(step.decide(ctx, step.cache_files(ctx), min_edu), tables[cut])
@@ -94,6 +99,18 @@ def reindex(layout: Layout, min_edu: float | None = None) -> None:
 
 def _step_name(table: Path) -> str:
     return table.name.split("-", 1)[1].removesuffix(".parquet")
+
+
+def _refuse_later_decisions(names: list[str], tables: list[Path], cut: int, what: str) -> None:
+    """Steps after classify (but write) that decided something would need rerunning for a
+    new cut (semantic dedup compares the kept documents, which the cut changes): refuse."""
+    later = [
+        n
+        for n, t in zip(names[cut + 1 :], tables[cut + 1 :], strict=True)
+        if n != Write.name and pq.read_metadata(t).num_rows
+    ]
+    if later:
+        raise ValueError(f"{what} cannot re-run the steps after classify: {', '.join(later)}")
 
 
 def reselect(layout: Layout, dest: Path, min_edu: float, shards: ShardConfig) -> tuple[int, int]:
@@ -107,10 +124,7 @@ def reselect(layout: Layout, dest: Path, min_edu: float, shards: ShardConfig) ->
     if Classify.name not in names:
         raise FileNotFoundError(f"{layout.out}: no classify decisions (run the classify step)")
     cut = names.index(Classify.name)
-    # Steps after classify other than write (none today) would need rerunning: refuse.
-    later = [n for n in names[cut + 1 :] if n != Write.name]
-    if later:
-        raise ValueError(f"select cannot re-run the steps after classify: {', '.join(later)}")
+    _refuse_later_decisions(names, tables, cut, "select")
     earlier = tables[:cut]
     ctx = StepContext(PipelineConfig(), layout, earlier=earlier)
     step = Classify()

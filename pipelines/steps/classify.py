@@ -5,7 +5,8 @@ scored are sent to the model (a Ray actor pool, or this process in local mode), 
 changed threshold costs no model run. The decision table holds every cached score and
 drops the surviving documents scored below ``classify.min_edu_score`` (``low-edu``);
 with the step off (``--until dedup``, ``classify.enabled: false``) it keeps the scores
-and drops nothing.
+and drops nothing. With ``dedup.semantic.enabled`` the teacher's document vectors are
+kept too, by uid, in ``work/embeddings/`` (``embedding_files``) for the semantic step.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from pathlib import Path
 
 import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from corpus.stage import Resources
@@ -40,6 +42,13 @@ class Classify(Step):
                 self.score(ctx, profile)
         min_edu = ctx.config.classify.min_edu_score if on else None
         return self.decide(ctx, self.cache_files(ctx), min_edu)
+
+    @staticmethod
+    def embedding_files(ctx: StepContext) -> list[Path]:
+        """Cached document vectors (``uid, embedding``), the classifier's or semantic dedup's."""
+        root = ctx.layout.work / "embeddings"
+        files = sorted(root.glob("*/*.parquet")) if root.is_dir() else []
+        return [p for p in files if not p.parent.name.endswith(".tmp")]  # not yet complete
 
     @staticmethod
     def cache_files(ctx: StepContext) -> list[Path]:
@@ -92,6 +101,7 @@ class Classify(Step):
             return
         ctx.ray_init()
         cfg = config.classify
+        keep = config.dedup.semantic.enabled and profile == "web"
         if profile == "code":
             from classifiers.code.stage import CodeEduStage
 
@@ -101,7 +111,7 @@ class Classify(Step):
         else:
             from classifiers.stage import EduStage
 
-            make = partial(EduStage, cfg)
+            make = partial(EduStage, cfg, keep_embeddings=keep)
             resources = EduStage(cfg).resources
             if not resources.gpus and not cfg.gpus and rb.cluster_gpus() > 0:
                 # The driver may have no GPU while the cluster's workers do.
@@ -110,18 +120,54 @@ class Classify(Step):
         docs = rb.read_parquet([str(p) for p in ctx.layout.docs_files()], columns=["uid", "text"])
         docs = rb.map_tables(docs, uid_filter(todo), Resources(cpus=1, batch_size=4096))
         ds = rb.map_stage(docs, make, resources, n_todo)
-        ds = rb.select_columns(ds, ["uid", "edu_score", "edu_int"])
-        batch_dir = ctx.layout.work / "edu" / f"batch-{uuid.uuid4().hex[:8]}"
+        ds = rb.select_columns(
+            ds, ["uid", "edu_score", "edu_int", *(["embedding"] if keep else [])]
+        )
+        name = f"batch-{uuid.uuid4().hex[:8]}"
+        batch_dir = ctx.layout.work / "edu" / name
         tmp = batch_dir.with_name(batch_dir.name + ".tmp")
         tmp.mkdir(parents=True)
-        # Scores stream back to the driver (3 small columns), which writes them and draws
-        # the progress line: the teacher scores ~10 docs/s per core, hours for a big run.
+        vectors = EmbeddingWriter(ctx.layout.work / "embeddings" / name) if keep else None
+        # Scores stream back to the driver (3 small columns, + 384 floats per document when
+        # vectors are kept), which writes them and draws the progress line: the teacher
+        # scores ~10 docs/s per core, hours for a big run.
         progress = Progress("classify", total=n_todo)
         n_low = 0
         for i, table in enumerate(rb.iter_batches(ds, batch_size=None)):
+            if vectors is not None:
+                vectors.write(table.select(["uid", "embedding"]))
+                table = table.drop_columns(["embedding"])
             pq.write_table(table, tmp / f"part-{i:05d}.parquet")
             progress.update(table.num_rows)
             scores = table.column("edu_score").to_pylist()
             n_low += sum(s is not None and s < cfg.min_edu_score for s in scores)
         os.replace(tmp, batch_dir)
+        if vectors is not None:  # after the scores: a kill in between costs a re-embed only
+            vectors.close()
         progress.close(f"{n_low:,} below min_edu_score {cfg.min_edu_score}")
+
+
+class EmbeddingWriter:
+    """Document vectors by uid into ``final`` (a temp dir renamed on ``close``); rows
+    without a vector (the scorer did not embed them) are left out."""
+
+    SCHEMA = pa.schema([("uid", pa.string()), ("embedding", pa.list_(pa.float32()))])
+
+    def __init__(self, final: Path):
+        self.final = final
+        self.tmp = final.with_name(final.name + ".tmp")
+        self.tmp.mkdir(parents=True)
+        self.n = self.parts = 0
+
+    def write(self, table: pa.Table) -> None:
+        table = table.filter(pc.is_valid(table.column("embedding")))
+        if table.num_rows:
+            pq.write_table(table.cast(self.SCHEMA), self.tmp / f"part-{self.parts:05d}.parquet")
+            self.parts += 1
+            self.n += table.num_rows
+
+    def close(self) -> None:
+        if self.parts:
+            os.replace(self.tmp, self.final)
+        else:
+            self.tmp.rmdir()

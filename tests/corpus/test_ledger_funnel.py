@@ -13,12 +13,13 @@ from pipelines.steps import build_ledger, run_steps
 
 
 def test_stages_off_follow_the_config():
-    assert stages_off(load_config(), "all") == []
+    assert stages_off(load_config(), "all") == ["semantic-dedup"]  # off by default
+    assert stages_off(load_config(None, ["dedup.semantic.enabled=true"]), "all") == []
     cfg = load_config(None, ["classify.enabled=false", "decontam.builtin=[]"])
-    assert stages_off(cfg, "all") == ["decontam", "classify"]
-    assert stages_off(load_config(), "ingest") == ["near-dedup", "classify"]
-    cfg = load_config(None, ["filters.enabled=false"])
-    assert stages_off(cfg, "dedup") == ["langid", "quality", "classify"]
+    assert stages_off(cfg, "all") == ["decontam", "classify", "semantic-dedup"]
+    assert stages_off(load_config(), "ingest") == ["near-dedup", "classify", "semantic-dedup"]
+    cfg = load_config(None, ["filters.enabled=false", "dedup.semantic.enabled=true"])
+    assert stages_off(cfg, "dedup") == ["langid", "quality", "classify", "semantic-dedup"]
 
 
 def test_funnel_prints_off_for_stages_that_did_not_run(tmp_path):
