@@ -29,18 +29,22 @@ def tree_rss(proc: psutil.Process) -> int:
 
 
 class TreePeak:
-    """Samples ``tree_rss(pid)`` in a thread until stopped; ``peak`` holds the maximum."""
+    """Samples ``tree_rss(pid)`` in a thread until stopped; ``peak`` holds the maximum,
+    ``driver`` the maximum of ``pid`` alone, ``before`` its RSS when sampling began."""
 
     def __init__(self, pid: int, interval: float = 0.2):
         self.proc = psutil.Process(pid)
         self.interval = interval
-        self.peak = 0
+        self.peak = self.driver = 0
+        self.before = self.proc.memory_info().rss
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
     def _run(self) -> None:
         while not self._stop.is_set():
             self.peak = max(self.peak, tree_rss(self.proc))
+            with contextlib.suppress(psutil.Error):
+                self.driver = max(self.driver, self.proc.memory_info().rss)
             self._stop.wait(self.interval)
 
     def __enter__(self) -> TreePeak:

@@ -46,12 +46,12 @@ import gzip
 import json
 import os
 import tempfile
-import threading
 import time
 from pathlib import Path
 
 import numpy as np
 
+from bench._rss import TreePeak
 from corpus.dedup.config import DedupConfig
 from corpus.dedup.lsh import band_hashes, candidate_probability
 from corpus.dedup.minhash import signatures
@@ -297,40 +297,6 @@ def _datatrove(cfg: DedupConfig):
 # --- end to end --------------------------------------------------------------
 
 
-class PeakRSS:
-    """Peak RSS of this process and of its whole process tree (Ray workers), sampled."""
-
-    def __init__(self, interval: float = 0.2):
-        import psutil
-
-        self.proc = psutil.Process()
-        self.interval = interval
-        self.driver = self.tree = 0
-        self.before = self.proc.memory_info().rss  # the bench's own data is already in here
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self) -> None:
-        import psutil
-
-        while not self._stop.is_set():
-            try:
-                drv = self.proc.memory_info().rss
-                tot = drv + sum(c.memory_info().rss for c in self.proc.children(recursive=True))
-            except psutil.Error:
-                continue
-            self.driver, self.tree = max(self.driver, drv), max(self.tree, tot)
-            self._stop.wait(self.interval)
-
-    def __enter__(self) -> PeakRSS:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self._stop.set()
-        self._thread.join()
-
-
 def sentence_pool() -> list[str]:
     """Real sentences (5-60 words) of both web samples, for recombined documents."""
     import re
@@ -392,7 +358,7 @@ def end_to_end(rng: np.random.Generator, sizes: list[int], verify: bool) -> list
         for n in sizes:
             files = synthetic_corpus(rng, n, pool, Path(tmp) / f"in-{n}")
             out = Path(tmp) / f"out-{n}"
-            with PeakRSS() as mem:
+            with TreePeak(os.getpid()) as mem:
                 t = time.perf_counter()
                 near_dedup(files, out, DedupConfig(verify=verify))
                 wall = time.perf_counter() - t
@@ -405,7 +371,7 @@ def end_to_end(rng: np.random.Generator, sizes: list[int], verify: bool) -> list
                     "docs_per_s": round(n / wall, 1),
                     "rss_driver_before_mb": round(mem.before / 2**20),
                     "peak_rss_driver_mb": round(mem.driver / 2**20),
-                    "peak_rss_tree_mb": round(mem.tree / 2**20),
+                    "peak_rss_tree_mb": round(mem.peak / 2**20),
                     "dropped": stats["dropped"],
                     "candidate_edges": stats["candidate_edges"],
                     "graph_nodes": stats["graph_nodes"],
