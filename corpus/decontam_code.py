@@ -143,8 +143,12 @@ def _statements(
         dumps.append(dump)
         total += size
         if size >= min_nodes:
-            out.append(xxhash.xxh64_intdigest(dump))
-    shape = xxhash.xxh64_intdigest("\n".join(sorted(dumps))) if total >= min_shape_nodes else None
+            out.append(xxhash.xxh64_intdigest(dump.encode()))
+    shape = (
+        xxhash.xxh64_intdigest("\n".join(sorted(dumps)).encode())
+        if total >= min_shape_nodes
+        else None
+    )
     return out, shape
 
 
