@@ -74,13 +74,12 @@ class Layout:
             return False
         return done.get("fingerprint") == file_fingerprint(path)
 
+    def marker_files(self) -> list[Path]:
+        """One JSON per finished input shard (docs, seconds, the Ray node that ran it)."""
+        return _sorted_glob(self.work / "done", "*.json")
+
     def done_markers(self) -> list[dict[str, Any]]:
-        root = self.work / "done"
-        return (
-            [json.loads(p.read_text()) for p in sorted(root.glob("*.json"))]
-            if root.is_dir()
-            else []
-        )
+        return [json.loads(p.read_text()) for p in self.marker_files()]
 
     def decisions_dir(self) -> Path:
         return self.work / "decisions"

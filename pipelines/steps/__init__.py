@@ -74,7 +74,7 @@ def build_ledger(
             decision_tables(layout) if steps is None else steps,
             layout.rejects_files(),
             layout.generation_files(),
-            sorted((layout.work / "done").glob("*.json")),
+            layout.marker_files(),
             off=off,
             stages=funnel(),
         )
