@@ -34,7 +34,6 @@ from __future__ import annotations
 import ast
 import builtins
 import copy
-import json
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -263,23 +262,12 @@ def task_text(code: str, text: str | None, benchmark: str) -> str | None:
 @lru_cache(maxsize=1)
 def load_index() -> CodeIndex:
     """The shipped code index (``corpus/benchmarks/data/code-*``)."""
-    import io
-
-    import zstandard
-
-    from corpus.benchmarks import DATA
+    from corpus.benchmarks import DATA, read_rows
 
     index = CodeIndex()
-    path = DATA / "code-ast.jsonl.zst"
-    if not path.is_file():
-        raise FileNotFoundError(
-            f"{path} is missing: rebuild with `python -m corpus.benchmarks build`"
-        )
-    with path.open("rb") as raw, zstandard.ZstdDecompressor().stream_reader(raw) as zr:
-        for line in io.TextIOWrapper(zr, encoding="utf-8"):
-            row = json.loads(line)
-            shape = int(row["shape"], 16) if row.get("shape") else None
-            index.add(row["benchmark"], row["item"], [int(h, 16) for h in row["statements"]], shape)
+    for row in read_rows(DATA / "code-ast.jsonl.zst"):
+        shape = int(row["shape"], 16) if row.get("shape") else None
+        index.add(row["benchmark"], row["item"], [int(h, 16) for h in row["statements"]], shape)
     emb_path = DATA / "code-emb.npz"
     if emb_path.is_file():
         z = np.load(emb_path)

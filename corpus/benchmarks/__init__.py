@@ -75,12 +75,16 @@ def iter_texts(name: str) -> Iterator[tuple[str, str, str]]:
     """``(item, field, normalised words)`` of every text of the shipped set ``name``."""
     if name not in SETS:
         raise ValueError(f"unknown built-in benchmark {name!r}; shipped: {', '.join(sorted(SETS))}")
-    path = data_file(name)
+    for row in read_rows(data_file(name)):
+        yield row["item"], row["field"], row["words"]
+
+
+def read_rows(path: Path) -> Iterator[dict]:
+    """The JSON rows of a shipped ``*.jsonl.zst`` derived form, streamed."""
     if not path.is_file():
         raise FileNotFoundError(
             f"{path} is missing: rebuild it with `python -m corpus.benchmarks build`"
         )
     with path.open("rb") as raw, zstandard.ZstdDecompressor().stream_reader(raw) as zr:
         for line in io.TextIOWrapper(zr, encoding="utf-8"):
-            row = json.loads(line)
-            yield row["item"], row["field"], row["words"]
+            yield json.loads(line)
