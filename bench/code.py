@@ -29,11 +29,11 @@ from __future__ import annotations
 import argparse
 import json
 import platform
-import time
 from collections import Counter
 from pathlib import Path
 
 from bench import code_decontam
+from bench._timing import best_cpu
 from classifiers.code.features import parse_prefix
 from corpus.filters.code import CodeFilterConfig, CodeFilterStage, assess, checks
 from corpus.filters.rules import first_failure
@@ -63,15 +63,6 @@ def _batch(texts: list[str], paths: list[str]) -> dict:
         "text": list(texts),
         "metadata": [json.dumps({"path": p, "lang": "python"}) for p in paths],
     }
-
-
-def _cpu(fn, rounds: int) -> float:
-    best = float("inf")
-    for _ in range(rounds):
-        t = time.process_time()
-        fn()
-        best = min(best, time.process_time() - t)
-    return best
 
 
 def main(argv: list[str]) -> None:
@@ -117,8 +108,8 @@ def main(argv: list[str]) -> None:
         stage = CodeFilterStage(cfg)
         web_stage = FilterStage()
         web_stage.setup()
-        t_code = _cpu(lambda: stage.process(_batch(texts, paths)), args.rounds)
-        t_web = _cpu(lambda: web_stage.process({"text": list(texts)}), args.rounds)
+        t_code = best_cpu(lambda: stage.process(_batch(texts, paths)), args.rounds)
+        t_web = best_cpu(lambda: web_stage.process({"text": list(texts)}), args.rounds)
         report["speed"] = {
             "files": len(texts),
             "code_stage_ms_per_file": 1000 * t_code / len(texts),

@@ -41,9 +41,9 @@ import platform
 import random
 import re
 import string
-import time
 from pathlib import Path
 
+from bench._timing import best_cpu
 from corpus.pii import PiiConfig, PiiFinder, PiiStage, luhn_ok
 from corpus.toxicity import ToxicityConfig, ToxicityStage, _model
 
@@ -275,15 +275,6 @@ def _batches(texts: list[str], urls: list[str | None], size: int = 512):
         }
 
 
-def _cpu(fn, rounds: int) -> float:
-    best = float("inf")
-    for _ in range(rounds):
-        t = time.process_time()
-        fn()
-        best = min(best, time.process_time() - t)
-    return best
-
-
 def main(argv: list[str]) -> None:
     ap = argparse.ArgumentParser(prog="python -m bench safety")
     ap.add_argument("--seed", type=int, default=0)
@@ -317,15 +308,17 @@ def main(argv: list[str]) -> None:
     words_only = ToxicityStage(ToxicityConfig(model=False))
     _model()(["warm up"])
     timings = {
-        "pii_stage": _cpu(lambda: [stage.process(b) for b in _batches(texts, urls)], args.rounds),
-        "pii_email_ip_only": _cpu(lambda: [subset.redact(t) for t in texts], args.rounds),
-        "toxicity_stage": _cpu(
+        "pii_stage": best_cpu(
+            lambda: [stage.process(b) for b in _batches(texts, urls)], args.rounds
+        ),
+        "pii_email_ip_only": best_cpu(lambda: [subset.redact(t) for t in texts], args.rounds),
+        "toxicity_stage": best_cpu(
             lambda: [tox.process(b) for b in _batches(texts, urls)], args.rounds
         ),
-        "toxicity_words_url_only": _cpu(
+        "toxicity_words_url_only": best_cpu(
             lambda: [words_only.process(b) for b in _batches(texts, urls)], args.rounds
         ),
-        "toxicity_model_whole_docs": _cpu(lambda: _model()(texts), args.rounds),
+        "toxicity_model_whole_docs": best_cpu(lambda: _model()(texts), args.rounds),
     }
     rates = {
         k: {"docs_per_s": round(len(texts) / v), "mb_per_s": round(mb / v, 2)}
