@@ -98,3 +98,30 @@ def test_heads_pickled_before_the_balanced_cut_still_clone_and_predict():
     old = EduHead.__new__(EduHead)
     old.__setstate__(state)
     assert old.cut == "f1" and old.predict(_xy()[0]).shape == (120,)
+
+
+def test_fasttext_training_retries_a_spurious_nan_in_a_fresh_interpreter(monkeypatch, tmp_path):
+    import fasttext
+
+    from classifiers.fasttext_student import train_fasttext
+
+    train = tmp_path / "train.txt"
+    train.write_text("".join(f"__label__{k % 2} word{k % 2} text\n" for k in range(20)))
+    calls = []
+
+    def nan(**kwargs):  # what fastText-numpy2 raises in a poisoned process
+        calls.append(kwargs["seed"])
+        raise RuntimeError("Encountered NaN.")
+
+    monkeypatch.setattr(fasttext, "train_supervised", nan)
+    params = dict(input=str(train), epoch=5, dim=8, minCount=1, thread=1, verbose=0)
+    model = train_fasttext(params, seed=3, scratch=str(tmp_path / "m.bin"))
+    assert calls == [3]  # one in-process try, then the same seed in a fresh process
+    assert model.predict("word1 text")[0][0] == "__label__1"
+
+    def broken(**kwargs):
+        raise RuntimeError("input file missing")
+
+    monkeypatch.setattr(fasttext, "train_supervised", broken)
+    with pytest.raises(RuntimeError, match="missing"):  # only NaN is retried
+        train_fasttext(params, seed=0, scratch=str(tmp_path / "m2.bin"))

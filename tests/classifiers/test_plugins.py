@@ -10,6 +10,7 @@ import pytest
 from pydantic import ValidationError
 
 from classifiers.config import CascadeConfig, ClassifyConfig
+from classifiers.fasttext_student import train_fasttext
 from classifiers.model import load_edu_model
 from classifiers.plugins import FastTextQuality, HFSequenceScorer
 from classifiers.stage import EduStage
@@ -22,15 +23,12 @@ BAD = [LOW.format(t=t) + f" ({k})" for k in range(5) for t in TOPICS[:5]]  # 25
 
 @pytest.fixture(scope="module")
 def fasttext_bin(tmp_path_factory) -> Path:
-    import fasttext
-
     d = tmp_path_factory.mktemp("ft")
     train = d / "train.txt"
     lines = [f"__label__hq {t}" for t in GOOD] + [f"__label__cc {t}" for t in BAD]
     train.write_text("\n".join(lines) + "\n")
-    model = fasttext.train_supervised(
-        input=str(train), epoch=25, lr=0.5, wordNgrams=2, dim=16, thread=1, seed=0, verbose=0
-    )
+    params = dict(input=str(train), epoch=25, lr=0.5, wordNgrams=2, dim=16, thread=1, verbose=0)
+    model = train_fasttext(params, seed=0, scratch=str(d / "fresh.bin"))
     path = d / "quality.bin"
     model.save_model(str(path))
     return path
