@@ -108,8 +108,9 @@ def _rows(
     profile: str = "web",
 ) -> Iterator[dict]:
     from corpus.urls import domain
+    from pipelines.remote import input_uri
 
-    source_file = str(path)
+    source_file = input_uri(path) or str(path)
     for item in records:
         if isinstance(item, Reject):
             rejects.append(
@@ -173,6 +174,8 @@ def ingest_shard(
                 id_field=config.reader.id_field,
             )
 
+    from pipelines.remote import input_uri
+
     start = time.perf_counter()
     key = shard_key(path)
     stages = _cached_stages(config.model_dump_json(), profile)
@@ -207,7 +210,7 @@ def ingest_shard(
     os.replace(tmp, final)
     summary = {
         "key": key,
-        "path": str(path),
+        "path": input_uri(path) or str(path),
         "fingerprint": file_fingerprint(path),
         "n_docs": n_docs,
         "n_dropped": n_dropped,

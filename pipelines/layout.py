@@ -20,8 +20,11 @@ from typing import Any
 
 
 def shard_key(path: Path) -> str:
-    """Stable name for an input file's outputs: readable stem + hash of its absolute path."""
-    digest = hashlib.sha1(str(path.resolve()).encode()).hexdigest()[:12]
+    """Stable name for an input file's outputs: readable stem + hash of its absolute path
+    (of its object URI for a staged object-store input: the same on every node)."""
+    from pipelines.remote import input_uri
+
+    digest = hashlib.sha1((input_uri(path) or str(path.resolve())).encode()).hexdigest()[:12]
     stem = path.name.split(".")[0][:40] or "input"
     return f"{stem}-{digest}"
 
@@ -83,6 +86,9 @@ class Layout:
 
     def decisions_dir(self) -> Path:
         return self.work / "decisions"
+
+    def docs_files_of(self, key: str) -> list[Path]:
+        return _sorted_glob(self.docs_dir(key), "*.parquet")
 
     def docs_files(self) -> list[Path]:
         return _sorted_glob(self.work / "docs", "*/*.parquet")

@@ -49,6 +49,7 @@ class RunResult:
     skipped_shards: int = 0
     up_to_date: bool = False
     counts: dict[str, Any] = field(default_factory=dict)
+    uploaded: dict[str, int] = field(default_factory=dict)  # by workers, to ``commit_to``
 
 
 def _versions() -> dict[str, str]:
@@ -105,7 +106,11 @@ def run_pipeline(
     force: bool = False,
     against: list[str] | None = None,
     command: str = "primer run",
+    commit_to: str | None = None,
 ) -> RunResult:
+    """Run the pipeline into ``config.output``. ``commit_to``: the object-store URI
+    that local output is committed to afterwards (``pipelines.remote``); ingest
+    workers then upload their shards there, so they need no shared filesystem."""
     if until not in UNTIL:
         raise ValueError(f"--until must be one of {', '.join(UNTIL)}")
     if not config.output:
@@ -143,7 +148,7 @@ def run_pipeline(
     status = "failed"
     try:
         with sigterm_as_interrupt():
-            _run_steps(config, layout, files, until, force, against, result)
+            _run_steps(config, layout, files, until, force, against, result, commit_to)
         status = "ok"
     except KeyboardInterrupt:
         status = "interrupted"
@@ -171,7 +176,9 @@ def _synthesize(config: PipelineConfig, layout: Layout) -> list[Path]:
     return sorted((layout.out / "synth").glob("*.jsonl.zst"))
 
 
-def _run_steps(config, layout, files, until, force, against, result: RunResult) -> None:
+def _run_steps(
+    config, layout, files, until, force, against, result: RunResult, commit_to=None
+) -> None:
     if config.synth.enabled:
         files = sorted({*files, *_synthesize(config, layout)})
     config = config.model_copy(deep=True)
@@ -182,7 +189,13 @@ def _run_steps(config, layout, files, until, force, against, result: RunResult) 
     result.skipped_shards = len(files) - len(todo)
     if todo:
         _say(f"ingest: {len(todo)} shard(s) to process, {result.skipped_shards} already done")
-        result.ingested = _ingest(config, layout, todo)
+        result.ingested = _ingest(config, layout, todo, commit_to)
+        if commit_to:  # what workers on other nodes wrote, for the global steps
+            from pipelines import remote
+
+            for s in result.ingested:
+                result.uploaded.update(s.pop("files"))
+            remote.fetch(commit_to, layout.out, result.uploaded)
         for s in sorted(result.ingested, key=lambda s: s["path"]):
             _say(
                 f"  {s['path']}: {s['n_docs']} docs, {s['n_rejects']} rejects, {s['seconds']:.1f} s"
@@ -217,15 +230,19 @@ def _run_steps(config, layout, files, until, force, against, result: RunResult) 
     write_json_atomic(state_file, {"fingerprint": fingerprint, "run_id": result.run_id})
 
 
-def _ingest(config: PipelineConfig, layout: Layout, todo: list[Path]) -> list[dict[str, Any]]:
+def _ingest(
+    config: PipelineConfig, layout: Layout, todo: list[Path], commit_to: str | None = None
+) -> list[dict[str, Any]]:
     """Ingest shards as Ray tasks while this thread draws the progress line.
 
     Workers know nothing of progress: the driver counts the batch files that appear in
     each shard's temp dir (``reader.batch_size`` documents each) plus finished markers.
     """
     _ray_init(config)
-    task = _IngestTask(str(layout.out), config.model_dump_json())
-    items = [{"path": str(f)} for f in todo]
+    from pipelines.remote import input_uri
+
+    task = _IngestTask(str(layout.out), config.model_dump_json(), commit_to)
+    items = [{"path": str(f), "uri": input_uri(f)} for f in todo]
     box: dict[str, Any] = {}
 
     def _work() -> None:
@@ -288,14 +305,29 @@ def resolve_mode(config: PipelineConfig, files: list[Path]) -> str:
 
 
 class _IngestTask:
-    """Picklable per-shard task (Ray ships it to workers)."""
+    """Picklable per-shard task (Ray ships it to workers).
 
-    def __init__(self, out: str, config_json: str):
-        self.out, self.config_json = out, config_json
+    With an object-store output (``commit_to``) the worker writes into its own node's
+    staging dir and uploads the shard's files, marker last; the driver fetches them.
+    """
+
+    def __init__(self, out: str, config_json: str, commit_to: str | None = None):
+        self.out, self.config_json, self.commit_to = out, config_json, commit_to
 
     def __call__(self, item: dict[str, Any]) -> dict[str, Any]:
         config = PipelineConfig.model_validate_json(self.config_json)
-        return ingest_shard(Path(item["path"]), Layout(Path(self.out)), config)
+        if not self.commit_to:
+            return ingest_shard(Path(item["path"]), Layout(Path(self.out)), config)
+        from pipelines import remote
+
+        layout = Layout(remote.output_stage(self.commit_to))
+        summary = ingest_shard(remote.local_input(item["path"], item["uri"]), layout, config)
+        key = summary["key"]
+        files = [*layout.docs_files_of(key), layout.rejects_file(key), layout.marker(key)]
+        rels = [f.relative_to(layout.out).as_posix() for f in files]
+        remote.upload(layout.out, self.commit_to, rels)
+        summary["files"] = {r: (layout.out / r).stat().st_size for r in rels}
+        return summary
 
 
 def _counts(layout: Layout) -> dict[str, Any]:

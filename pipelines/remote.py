@@ -3,9 +3,13 @@
 The pipeline itself works on local paths. ``primer run`` with an object-store URI:
 
 * inputs: each object is copied once (through ``pyarrow.fs``) into
-  ``CACHE/inputs/<scheme>/<bucket>/<key>``, keeping the object's size and mtime, so
-  the shard key and fingerprint of an input are the same on every machine with the same
-  cache path, and an unchanged object is not fetched again;
+  ``CACHE/inputs/<scheme>/<bucket>/<key>``, keeping the object's size and mtime, and
+  an unchanged object is not fetched again. The shard key and ``source_file`` come
+  from the object's URI, so a worker node without the driver's filesystem fetches
+  the object into its own cache and produces the same documents;
+* ingest on a cluster: each worker uploads its shard's work files to the output
+  prefix, its done marker last, and the driver downloads what it lacks before the
+  global steps (which read local files); nothing needs a shared filesystem;
 * output: the run goes to ``CACHE/outputs/<hash of the URI>/`` and is then committed:
   changed files are uploaded, and ``_PRIMER_COMMIT.json`` (every file with its size and
   mtime) is written last. A rerun first pulls what the commit lists (markers, work
@@ -72,6 +76,47 @@ def stage_input(uri: str) -> Path:
     return dest
 
 
+def input_uri(path: Path | str) -> str | None:
+    """The object URI a staged input copy stands for (``None`` for a plain local file):
+    shard keys and ``source_file`` use it, so they are the same on every node whatever
+    its cache path."""
+    try:
+        rel = Path(path).resolve().relative_to((cache_root() / "inputs").resolve())
+    except ValueError:
+        return None
+    scheme, _, key = rel.as_posix().partition("/")
+    return f"{scheme}://{key}" if key else None
+
+
+def local_input(path: str, uri: str | None) -> Path:
+    """This node's copy of one input: the object in this node's cache (fetched unless
+    an identical copy is there, as on the driver's node), or ``path`` if not an object."""
+    return stage_input(uri) if uri else Path(path)
+
+
+def upload(local: Path, uri: str, rels: list[str]) -> None:
+    """Upload ``rels`` (relative to ``local``) in order; callers put their marker last."""
+    store, prefix = filesystem(uri.rstrip("/"))
+    for rel in rels:
+        with (local / rel).open("rb") as src, store.open_output_stream(f"{prefix}/{rel}") as out:
+            while chunk := src.read(_CHUNK):
+                out.write(chunk)
+
+
+def fetch(uri: str, local: Path, files: dict[str, int]) -> int:
+    """Download the uploaded (not yet committed) ``files`` (relative path -> size) that
+    ``local`` lacks: the driver collecting what workers on other nodes wrote."""
+    store, prefix = filesystem(uri.rstrip("/"))
+    n = 0
+    for rel, size in sorted(files.items()):
+        dest = local / rel
+        if dest.is_file() and dest.stat().st_size == size:
+            continue  # the worker ran on this node and wrote here
+        _copy_down(store, f"{prefix}/{rel}", dest, None)
+        n += 1
+    return n
+
+
 def stage_inputs(patterns: list[str]) -> list[str]:
     """``patterns`` with every object-store pattern replaced by its staged local files."""
     out: list[str] = []
@@ -125,15 +170,17 @@ def _local_files(local: Path) -> dict[str, dict[str, int]]:
     return files
 
 
-def push(local: Path, uri: str) -> int:
+def push(local: Path, uri: str, uploaded: dict[str, int] | None = None) -> int:
     """Commit ``local`` to ``uri``: upload changed files, write the commit marker last,
-    then delete what the old commit listed and the new one does not. Returns uploads."""
+    then delete what the old commit listed and the new one does not. ``uploaded``:
+    files the workers already put there (relative path -> size). Returns uploads."""
     store, prefix = filesystem(uri.rstrip("/"))
     old = (read_commit(uri) or {}).get("files", {})
+    uploaded = uploaded or {}
     files = _local_files(local)
     n = 0
     for rel, meta in files.items():
-        if old.get(rel) == meta:
+        if old.get(rel) == meta or uploaded.get(rel) == meta["size"]:
             continue
         with (local / rel).open("rb") as src, store.open_output_stream(f"{prefix}/{rel}") as out:
             while chunk := src.read(_CHUNK):
@@ -148,13 +195,14 @@ def push(local: Path, uri: str) -> int:
     return n
 
 
-def ledger_dir(out: str) -> str:
+def ledger_dir(out: str, everything: bool = False) -> str:
     """A local directory holding ``out``'s ledger: ``out`` itself, or for an object-store
-    output its staging dir with the committed ``corpus.duckdb`` pulled."""
+    output its staging dir with the committed ``corpus.duckdb`` pulled (``everything``:
+    every committed file, for commands that read the corpus or work files too)."""
     if not is_remote(out):
         return out
     local = output_stage(out)
     if read_commit(out) is None:
         raise FileNotFoundError(f"{out}: no {COMMIT} (not a finished primer output)")
-    pull(out, local, only=["corpus.duckdb"])
+    pull(out, local, only=None if everything else ["corpus.duckdb"])
     return str(local)

@@ -108,6 +108,7 @@ def stats_command(out):
     \b
     Example:
         primer stats out/
+        primer stats s3://corpora/edu-v1/
     """
     from corpus import ledger
     from pipelines.inspect_output import (
@@ -119,7 +120,9 @@ def stats_command(out):
         tables,
         unfinished_note,
     )
+    from pipelines.remote import ledger_dir
 
+    out = ledger_dir(out)  # s3://...: the committed ledger, downloaded
     try:
         con = connect_sandboxed(out)
     except PartialOutput as e:
@@ -141,7 +144,7 @@ def stats_command(out):
         n_rejects = con.execute("SELECT count(*) FROM rejects").fetchone()[0]
         reasons = con.execute(
             "SELECT drop_stage, drop_reason, count(*) FROM documents WHERE NOT kept"
-            " GROUP BY ALL ORDER BY 3 DESC LIMIT 15"
+            " GROUP BY ALL ORDER BY 3 DESC, 1, 2 LIMIT 15"
         ).fetchall()
         note = unfinished_note(con)
     click.echo(f"read {total} documents ({n_rejects} unparseable input records in `rejects`)")
@@ -184,10 +187,13 @@ def select_command(out, min_edu, output, max_docs):
     Example:
         primer sql out/ "SELECT * FROM token_yield"
         primer select out/ --min-edu 2.5 --output out-edu25/
+        primer select s3://corpora/edu-v1/ --min-edu 3 --output out-edu3/
     """
     from pipelines.inspect_output import PartialOutput
+    from pipelines.remote import ledger_dir
     from pipelines.select import select_corpus
 
+    out = ledger_dir(out, everything=True)  # s3://...: the committed output, downloaded
     try:
         n, tokens = select_corpus(
             Path(out), Path(output), min_edu, max_docs, command=" ".join(sys.argv)

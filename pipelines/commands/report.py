@@ -10,7 +10,7 @@ from pipelines.commands._common import user_errors
 
 
 @click.command("report")
-@click.argument("out", type=click.Path(exists=True, file_okay=False))
+@click.argument("out")
 @click.option(
     "--compare",
     type=click.Path(exists=True, file_okay=False),
@@ -29,9 +29,14 @@ def report_command(out, compare, dest):
     Example:
         primer report out/
         primer report out/ --compare out-prev/ -o compare.html
+        primer report s3://corpora/edu-v1/ -o edu-v1.html
     """
+    from pipelines.remote import ledger_dir
     from pipelines.report import write_report
 
+    out = ledger_dir(out, everything=True)  # s3://...: downloaded; the page is written here
+    if not Path(out).is_dir():
+        raise click.BadParameter(f"{out} is not a directory", param_hint="OUT")
     path = write_report(Path(out), Path(compare) if compare else None, dest and Path(dest))
     click.echo(str(path))
 

@@ -81,12 +81,17 @@ def run_command(
         raise click.UsageError("no inputs: pass --input or set `inputs:` (or enable synth)")
     remote_out = _stage_remote(config)
     result = run_pipeline(
-        config, until=until, force=force, against=list(against), command=" ".join(sys.argv)
+        config,
+        until=until,
+        force=force,
+        against=list(against),
+        command=" ".join(sys.argv),
+        commit_to=remote_out,
     )
     if remote_out:  # committed before the reject check, which may exit 1
         from pipelines import remote
 
-        n = remote.push(result.out, remote_out)
+        n = remote.push(result.out, remote_out, result.uploaded)
         if progress.level() >= progress.NORMAL:
             click.echo(f"[primer] committed {n} changed file(s) to {remote_out}")
     check_reject_rate(result.out, max_reject_rate, result.run_id)  # ledger written: may exit 1

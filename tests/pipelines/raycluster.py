@@ -98,14 +98,14 @@ class Cluster:
         stop_nodes(self.nodes)
 
 
-def _start_node(args: list[str], temp_dir: Path) -> Node:
+def _start_node(args: list[str], temp_dir: Path, env: dict[str, str]) -> Node:
     log = temp_dir / "ray-start.log"
     with log.open("wb") as fh:
         proc = subprocess.Popen(
             [RAY, "start", "--block", "--disable-usage-stats", f"--temp-dir={temp_dir}", *args],
             stdout=fh,
             stderr=subprocess.STDOUT,
-            env=node_env(),
+            env={**node_env(), **env},
             start_new_session=True,  # its own process group: stopped as one
             cwd=temp_dir,
         )
@@ -145,8 +145,11 @@ def stop_nodes(nodes: list[Node], grace_s: float = 10.0) -> None:
         shutil.rmtree(node.temp_dir, ignore_errors=True)
 
 
-def start_cluster(n_nodes: int = 2, attempts: int = 3) -> Cluster:
+def start_cluster(
+    n_nodes: int = 2, attempts: int = 3, env: list[dict[str, str]] | None = None
+) -> Cluster:
     """A head (GCS, dashboard) plus ``n_nodes - 1`` worker nodes, 1 CPU each; waits for all.
+    ``env``: extra environment per node (its Ray workers inherit it).
 
     ``ray start`` gives a raylet 30 s (hard-coded) to register with the GCS; on a
     loaded machine that can fail, so each node gets ``attempts`` tries in fresh dirs.
@@ -180,7 +183,7 @@ def start_cluster(n_nodes: int = 2, attempts: int = 3) -> Cluster:
             for attempt in range(attempts):
                 # Short paths: Ray's unix sockets live under the temp dir (108-byte limit).
                 temp_dir = Path(tempfile.mkdtemp(prefix=f"rc{i}-", dir="/tmp"))
-                nodes.append(_start_node(args + common, temp_dir))
+                nodes.append(_start_node(args + common, temp_dir, (env or [{}] * n_nodes)[i]))
                 try:
                     _wait(cluster, i + 1)
                     break

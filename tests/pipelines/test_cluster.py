@@ -21,7 +21,7 @@ import duckdb
 import pytest
 import zstandard
 
-from tests.pipelines import raycluster
+from tests.pipelines import raycluster, s3server
 
 pytestmark = [pytest.mark.slow, pytest.mark.ray]
 
@@ -30,8 +30,26 @@ RUN_TIMEOUT_S = 900
 
 
 @pytest.fixture(scope="module")
-def cluster():
-    c = raycluster.start_cluster(2)
+def s3(tmp_path_factory):
+    """A moto S3 server; its credentials in this process's environment and the nodes'."""
+    if not s3server.MOTO.exists():
+        pytest.skip("moto[server] is not installed")
+    moto = s3server.moto_server(tmp_path_factory.mktemp("moto"))
+    with moto as env, pytest.MonkeyPatch.context() as mp:
+        for k, v in env.items():
+            mp.setenv(k, v)
+        yield env
+
+
+@pytest.fixture(scope="module")
+def worker_cache(tmp_path_factory) -> Path:
+    """The worker node's own PRIMER_CACHE: it shares no staging dir with the driver."""
+    return tmp_path_factory.mktemp("worker-cache")
+
+
+@pytest.fixture(scope="module")
+def cluster(s3, worker_cache):
+    c = raycluster.start_cluster(2, env=[s3, {**s3, "PRIMER_CACHE": str(worker_cache)}])
     try:
         yield c
     finally:
@@ -134,6 +152,40 @@ def test_run_on_two_nodes_uses_both_and_matches_local(cluster, inputs, local_cor
     r = primer(run_args(inputs, out, "ray.mode=ray"), env)
     assert r.returncode == 0, r.stderr[-3000:]
     assert corpus_bytes(out) == local_corpus
+
+
+def test_two_nodes_from_s3_to_s3_share_no_local_path(
+    cluster, s3, worker_cache, inputs, local_corpus, tmp_path
+):
+    """Inputs and output on the S3 server; the worker node has its own cache, so its
+    shards reach the driver only through the object store."""
+    for f in sorted(inputs.iterdir()):
+        s3server.put(f"s3://crawl/cluster/{f.name}", f.read_bytes())
+    s3server.mkbucket("corpora")
+    driver_cache = tmp_path / "driver-cache"
+    env = {
+        **raycluster.node_env(),
+        **s3,
+        "RAY_ADDRESS": cluster.address,
+        "PRIMER_CACHE": str(driver_cache),
+    }
+    args = ["run", "-i", "s3://crawl/cluster/*", "-o", "s3://corpora/two-node/", "--quiet"]
+    t0 = time.monotonic()
+    r = primer([*args, "--set", "ray.mode=ray"], env)
+    assert r.returncode == 0, r.stderr[-3000:]
+    print(f"\ntwo-node s3 run: {time.monotonic() - t0:.1f} s")
+
+    worker_work = list((worker_cache / "outputs").glob("two-node-*/work/done/*.json"))
+    assert worker_work, "the worker node ran no shard into its own staging dir"
+    assert list((worker_cache / "inputs" / "s3" / "crawl" / "cluster").iterdir())  # fetched
+    stage = next((driver_cache / "outputs").glob("two-node-*"))
+    nodes = shard_nodes(stage)
+    assert set(nodes.values()) == set(cluster.alive_node_ids())
+    assert all(p.startswith("s3://crawl/cluster/") for p in nodes)
+    d = zstandard.ZstdDecompressor()
+    for name, ref in local_corpus.items():
+        ours = d.stream_reader(io.BytesIO(s3server.get(f"s3://corpora/two-node/corpus/{name}")))
+        assert ours.read().decode() == ref.decode().replace(str(inputs), "s3://crawl/cluster")
 
 
 def test_job_submission_with_runtime_env(cluster, inputs, local_corpus, tmp_path, monkeypatch):

@@ -7,49 +7,26 @@ import json
 import os
 import subprocess
 import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 import zstandard
 
 from corpus.readers.inputs import InputError, expand_remote, filesystem
-from tests.pipelines.raycluster import REPO, free_ports, node_env
+from tests.pipelines import s3server
+from tests.pipelines.raycluster import REPO, node_env
+from tests.pipelines.s3server import get, mkbucket, put
 
 DEMO = REPO / "pipelines" / "demo_data"
 DEMO_FILES = ("python-docs.warc.gz", "site-packages.jsonl.zst")  # the web demo (make demo)
-MOTO = Path(sys.executable).with_name("moto_server")
 
 
 @pytest.fixture(scope="module")
 def s3(tmp_path_factory):
     """A moto S3 server (subprocess, stopped by pid); yields the env that points at it."""
-    if not MOTO.exists():
+    if not s3server.MOTO.exists():
         pytest.skip("moto[server] is not installed")
-    (port,) = free_ports(1)
-    log = tmp_path_factory.mktemp("moto") / "moto.log"
-    with log.open("wb") as fh:
-        proc = subprocess.Popen(
-            [str(MOTO), "-H", "127.0.0.1", "-p", str(port)], stdout=fh, stderr=subprocess.STDOUT
-        )
-    try:
-        url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                urllib.request.urlopen(url + "/moto-api/", timeout=5).close()
-                break
-            except OSError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"moto_server did not start: {log.read_text()}") from None
-                time.sleep(0.5)
-        env = {
-            "AWS_ENDPOINT_URL": url,
-            "AWS_ACCESS_KEY_ID": "testing",
-            "AWS_SECRET_ACCESS_KEY": "testing",
-            "AWS_REGION": "us-east-1",
-        }
+    with s3server.moto_server(tmp_path_factory.mktemp("moto")) as env:
         old = {k: os.environ.get(k) for k in env}
         os.environ.update(env)
         try:
@@ -60,34 +37,6 @@ def s3(tmp_path_factory):
                     os.environ.pop(k, None)
                 else:
                     os.environ[k] = v
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-
-
-def mkbucket(name: str) -> None:
-    import boto3  # moto's dependency; primer itself does not need it
-
-    client = boto3.client("s3", endpoint_url=os.environ["AWS_ENDPOINT_URL"])
-    if name not in {b["Name"] for b in client.list_buckets().get("Buckets", [])}:
-        client.create_bucket(Bucket=name)
-
-
-def put(uri: str, data: bytes) -> None:
-    store, key = filesystem(uri)
-    mkbucket(key.split("/")[0])
-    with store.open_output_stream(key) as out:
-        out.write(data)
-
-
-def get(uri: str) -> bytes:
-    store, key = filesystem(uri)
-    with store.open_input_stream(key) as f:
-        return f.read()
 
 
 def test_expand_remote_globs_like_local(s3):
@@ -149,11 +98,11 @@ def test_demo_from_s3_to_s3_equals_local_run(s3, tmp_path, monkeypatch):
     commit = get("s3://corpora/demo/_PRIMER_COMMIT.json")
     parts = sorted(p.name for p in (local / "corpus").glob("part-*.jsonl.zst"))
     assert parts
-    staged = str(cache / "inputs" / "s3" / "crawl" / "demo")
     for name in parts:
         ours = _text(get(f"s3://corpora/demo/corpus/{name}"))
-        # Same documents, decisions and metadata; source_file names the staged copy.
-        assert ours == _text((local / "corpus" / name).read_bytes()).replace(str(DEMO), staged)
+        # Same documents, decisions and metadata; source_file names the object.
+        expected = _text((local / "corpus" / name).read_bytes())
+        assert ours == expected.replace(str(DEMO), "s3://crawl/demo")
 
     # A rerun from an empty staging dir pulls the committed state and has nothing to do.
     import shutil
@@ -173,6 +122,15 @@ def test_demo_from_s3_to_s3_equals_local_run(s3, tmp_path, monkeypatch):
     assert r.returncode == 0, r.stderr[-3000:]
     r_local = _primer(["sql", str(local), q, "--format", "csv"], env)
     assert r.stdout == r_local.stdout
+
+    # stats, report and select read an s3:// output like a local one.
+    r, r_local = _primer(["stats", "s3://corpora/demo/"], env), _primer(["stats", str(local)], env)
+    assert r.returncode == 0 and r.stdout == r_local.stdout, r.stderr[-3000:]
+    r = _primer(["report", "s3://corpora/demo/", "-o", str(tmp_path / "r.html")], env)
+    assert r.returncode == 0 and (tmp_path / "r.html").stat().st_size > 10_000, r.stderr[-3000:]
+    sel = ["select", "s3://corpora/demo/", "--min-edu", "3", "-o", str(tmp_path / "sel")]
+    r = _primer(sel, env)
+    assert r.returncode == 0 and "selected" in r.stdout, r.stderr[-3000:]
 
 
 def test_push_commits_last_and_pull_restores(s3, tmp_path):
@@ -204,3 +162,49 @@ def test_push_commits_last_and_pull_restores(s3, tmp_path):
     assert (dest / "new.txt").stat().st_mtime_ns == (src / "new.txt").stat().st_mtime_ns
     assert not (dest / "x.tmp").exists()
     assert remote.pull(uri, dest) == 0  # up to date: nothing fetched
+
+
+def test_worker_without_the_drivers_filesystem_uploads_its_shard(s3, tmp_path, monkeypatch):
+    """An ingest task on a node that sees neither the driver's staged input nor its
+    output dir: it fetches the object into its own cache, writes its own staging dir,
+    uploads the shard (marker last), and the driver fetches exactly those files."""
+    import shutil
+
+    from pipelines import remote
+    from pipelines.config import load_config
+    from pipelines.layout import Layout, shard_key
+    from pipelines.pipeline import _IngestTask
+
+    put("s3://crawl/node/site.jsonl.zst", (DEMO / "site-packages.jsonl.zst").read_bytes())
+    mkbucket("corpora")
+    uri = "s3://corpora/node"
+    monkeypatch.setenv("PRIMER_CACHE", str(tmp_path / "driver"))
+    (staged,) = remote.stage_inputs(["s3://crawl/node/*"])
+    driver = Layout(remote.output_stage(uri))
+    key = shard_key(Path(staged))
+    config = load_config(None, ["ray.mode=local"], inputs=(staged,), output=str(driver.out))
+    task = _IngestTask(str(driver.out), config.model_dump_json(), uri)
+    item = {"path": staged, "uri": remote.input_uri(staged)}
+    assert item["uri"] == "s3://crawl/node/site.jsonl.zst"
+
+    hidden = tmp_path / "driver-hidden"  # the worker node cannot see the driver's disk
+    (tmp_path / "driver").rename(hidden)
+    monkeypatch.setenv("PRIMER_CACHE", str(tmp_path / "worker"))
+    summary = task(item)
+    worker = Layout(remote.output_stage(uri))
+    assert summary["key"] == key  # the shard key comes from the object URI, not the cache
+    assert summary["path"] == item["uri"]
+    assert (tmp_path / "worker" / "inputs" / "s3" / "crawl" / "node" / "site.jsonl.zst").is_file()
+    assert worker.marker(key).is_file() and not (tmp_path / "driver").exists()
+    assert all(rel.startswith("work/") for rel in summary["files"])
+    assert list(summary["files"])[-1] == f"work/done/{key}.json"  # uploaded last
+
+    shutil.rmtree(tmp_path / "driver", ignore_errors=True)
+    hidden.rename(tmp_path / "driver")
+    monkeypatch.setenv("PRIMER_CACHE", str(tmp_path / "driver"))
+    assert not driver.marker(key).exists()
+    assert remote.fetch(uri, driver.out, summary["files"]) == len(summary["files"])
+    for rel in summary["files"]:
+        assert (driver.out / rel).read_bytes() == (worker.out / rel).read_bytes()
+    assert driver.is_done(Path(staged))
+    assert remote.fetch(uri, driver.out, summary["files"]) == 0  # already here
