@@ -323,10 +323,11 @@ class _IngestTask:
         layout = Layout(remote.output_stage(self.commit_to))
         summary = ingest_shard(remote.local_input(item["path"], item["uri"]), layout, config)
         key = summary["key"]
-        files = [*layout.docs_files_of(key), layout.rejects_file(key), layout.marker(key)]
-        rels = [f.relative_to(layout.out).as_posix() for f in files]
-        remote.upload(layout.out, self.commit_to, rels)
-        summary["files"] = {r: (layout.out / r).stat().st_size for r in rels}
+        out = layout.out
+        shard = [*layout.docs_files_of(key), layout.rejects_file(key)]
+        files = [f.relative_to(out).as_posix() for f in shard]
+        marker = layout.marker(key).relative_to(out).as_posix()
+        summary["files"] = remote.upload_shard(out, self.commit_to, files, marker)
         return summary
 
 

@@ -103,6 +103,52 @@ def upload(local: Path, uri: str, rels: list[str]) -> None:
                 out.write(chunk)
 
 
+def upload_shard(local: Path, uri: str, rels: list[str], marker: str) -> dict[str, int]:
+    """A worker's shard: its files, then ``work/uploads/<key>.json`` (the files and their
+    sizes, so a later driver fetches exactly these and no stale batch of an earlier
+    attempt), then the done ``marker``. Returns every uploaded file with its size."""
+    key = Path(marker).stem
+    manifest = f"work/uploads/{key}.json"
+    files = {r: (local / r).stat().st_size for r in rels}
+    (local / manifest).parent.mkdir(parents=True, exist_ok=True)
+    (local / manifest).write_text(json.dumps(files, sort_keys=True))
+    upload(local, uri, [*rels, manifest, marker])
+    return {
+        **files,
+        manifest: (local / manifest).stat().st_size,
+        marker: (local / marker).stat().st_size,
+    }
+
+
+def pull_uploaded(uri: str, local: Path) -> int:
+    """Fetch the shards workers finished and uploaded but no commit lists (the driver
+    was killed before committing), so a resumed run does not redo them. Returns how
+    many shards were fetched."""
+    from pyarrow import fs as pafs
+
+    store, prefix = filesystem(uri.rstrip("/"))
+    try:
+        infos = store.get_file_info(pafs.FileSelector(f"{prefix}/work/done", allow_not_found=True))
+    except FileNotFoundError:
+        return 0
+    n = 0
+    for info in infos:
+        key = info.base_name.removesuffix(".json")
+        marker = f"work/done/{key}.json"
+        if not info.base_name.endswith(".json") or (local / marker).is_file():
+            continue
+        manifest = f"work/uploads/{key}.json"
+        try:
+            with store.open_input_stream(f"{prefix}/{manifest}") as f:
+                data = f.read()
+        except FileNotFoundError:  # a marker without a manifest: not ours to trust
+            continue
+        fetch(uri, local, {**json.loads(data), manifest: len(data)})
+        fetch(uri, local, {marker: info.size})  # last: the shard counts as done from here
+        n += 1
+    return n
+
+
 def fetch(uri: str, local: Path, files: dict[str, int]) -> int:
     """Download the uploaded (not yet committed) ``files`` (relative path -> size) that
     ``local`` lacks: the driver collecting what workers on other nodes wrote."""

@@ -117,10 +117,14 @@ def _stage_remote(config) -> str | None:
         return None
     uri, local = config.output, remote.output_stage(config.output)
     n = remote.pull(uri, local)  # markers, state, corpus, ledger: resume and no-op reruns
-    if n:
+    n_shards = remote.pull_uploaded(uri, local)  # finished by workers, never committed
+    if n or n_shards:
         from pipelines.progress import say
 
-        say(f"pulled {n} committed file(s) of {uri} into {local}")
+        say(
+            f"pulled {n} committed file(s) and {n_shards} uncommitted finished shard(s)"
+            f" of {uri} into {local}"
+        )
     config.output = str(local)
     return uri
 

@@ -197,7 +197,7 @@ def test_worker_without_the_drivers_filesystem_uploads_its_shard(s3, tmp_path, m
     assert (tmp_path / "worker" / "inputs" / "s3" / "crawl" / "node" / "site.jsonl.zst").is_file()
     assert worker.marker(key).is_file() and not (tmp_path / "driver").exists()
     assert all(rel.startswith("work/") for rel in summary["files"])
-    assert list(summary["files"])[-1] == f"work/done/{key}.json"  # uploaded last
+    assert list(summary["files"])[-2:] == [f"work/uploads/{key}.json", f"work/done/{key}.json"]
 
     shutil.rmtree(tmp_path / "driver", ignore_errors=True)
     hidden.rename(tmp_path / "driver")
@@ -208,3 +208,13 @@ def test_worker_without_the_drivers_filesystem_uploads_its_shard(s3, tmp_path, m
         assert (driver.out / rel).read_bytes() == (worker.out / rel).read_bytes()
     assert driver.is_done(Path(staged))
     assert remote.fetch(uri, driver.out, summary["files"]) == 0  # already here
+
+    # A driver killed before committing: the next one fetches the uploaded shard instead
+    # of redoing it (listed by the worker's manifest, marker last).
+    assert remote.read_commit(uri) is None
+    again = Layout(tmp_path / "resumed")
+    assert remote.pull_uploaded(uri, again.out) == 1
+    assert again.is_done(Path(staged))
+    for rel in summary["files"]:
+        assert (again.out / rel).read_bytes() == (worker.out / rel).read_bytes()
+    assert remote.pull_uploaded(uri, again.out) == 0
