@@ -1,7 +1,7 @@
 """``primer run``: ingest, then the global steps (``pipelines.steps``), then the ledger.
 
 Per-shard work runs as Ray tasks and is resumable shard by shard (markers in
-``work/done``). Global steps (exact dedup, near dedup, classify, write) each write a
+``work/done``); a file over ``reader.split_bytes`` is several shards (``pipelines.parts``). Global steps (exact dedup, near dedup, classify, write) each write a
 decision table; they read every shard's decisions, so they are redone
 whenever the set of finished shards or the config changed, and skipped when
 nothing did: rerunning the same command is a no-op. The corpus is written to a
@@ -33,6 +33,7 @@ from pipelines.config import PipelineConfig
 from pipelines.ingest import ingest_shard
 from pipelines.interrupt import cleanup_interrupted, sigterm_as_interrupt
 from pipelines.layout import Layout, shard_key, write_json_atomic
+from pipelines.parts import Part, part_keys_of, plan
 from pipelines.progress import VERBOSE, Progress, level, say
 from pipelines.steps import build_ledger, run_steps
 
@@ -47,6 +48,7 @@ class RunResult:
     out: Path
     ingested: list[dict[str, Any]] = field(default_factory=list)
     skipped_shards: int = 0
+    n_files: int = 0  # input files (a split file is several shards)
     up_to_date: bool = False
     counts: dict[str, Any] = field(default_factory=dict)
 
@@ -178,17 +180,21 @@ def _run_steps(config, layout, files, until, force, against, result: RunResult) 
     config.ray.mode = resolve_mode(config, files)
     if config.ray.mode == "local":
         _say("small input: every step runs in this process (ray.mode=ray to use Ray)")
-    todo = [f for f in files if force or not layout.is_done(f)]
-    result.skipped_shards = len(files) - len(todo)
+    result.n_files = len(files)
+    shards = plan_shards(config, layout, files)
+    todo = [p for p in shards if force or not layout.is_done(p.path, p.key, p.marker_fields())]
+    result.skipped_shards = len(shards) - len(todo)
     if todo:
         _say(f"ingest: {len(todo)} shard(s) to process, {result.skipped_shards} already done")
         result.ingested = _ingest(config, layout, todo)
-        for s in sorted(result.ingested, key=lambda s: s["path"]):
+        for s in sorted(result.ingested, key=lambda s: (s["path"], s.get("part", 0))):
+            of = f" (part {s['part'] + 1}/{s['parts']})" if "part" in s else ""
             _say(
-                f"  {s['path']}: {s['n_docs']} docs, {s['n_rejects']} rejects, {s['seconds']:.1f} s"
+                f"  {s['path']}{of}: {s['n_docs']} docs, {s['n_rejects']} rejects,"
+                f" {s['seconds']:.1f} s"
             )
     else:
-        _say(f"ingest: all {len(files)} shard(s) already done")
+        _say(f"ingest: all {len(shards)} shard(s) already done")
 
     state_file = layout.work / "state.json"
     fingerprint = _state_fingerprint(layout, config, until, against)
@@ -217,7 +223,29 @@ def _run_steps(config, layout, files, until, force, against, result: RunResult) 
     write_json_atomic(state_file, {"fingerprint": fingerprint, "run_id": result.run_id})
 
 
-def _ingest(config: PipelineConfig, layout: Layout, todo: list[Path]) -> list[dict[str, Any]]:
+def plan_shards(config: PipelineConfig, layout: Layout, files: list[Path]) -> list[Part]:
+    """The ingest tasks: each file whole, or in parts over ``reader.split_bytes``.
+
+    Work files of a file's other plans (split differently before, or unsplit) are removed,
+    so they never add to this plan's: the file is then redone in the new parts.
+    """
+    from pipelines.profiles import profile_of
+
+    rc = config.reader
+    shards: list[Part] = []
+    existing = layout.work_keys()
+    for f in files:
+        splittable = profile_of(f, config.profile, config.profiles) == "web"
+        parts = plan(f, f.stat().st_size, rc.split_bytes, rc.split_block, splittable)
+        wanted = {p.key for p in parts}
+        for stale in part_keys_of(shard_key(f), existing):
+            if stale not in wanted:
+                layout.remove_key(stale)
+        shards += parts
+    return shards
+
+
+def _ingest(config: PipelineConfig, layout: Layout, todo: list[Part]) -> list[dict[str, Any]]:
     """Ingest shards as Ray tasks while this thread draws the progress line.
 
     Workers know nothing of progress: the driver counts the batch files that appear in
@@ -225,7 +253,7 @@ def _ingest(config: PipelineConfig, layout: Layout, todo: list[Path]) -> list[di
     """
     _ray_init(config)
     task = _IngestTask(str(layout.out), config.model_dump_json())
-    items = [{"path": str(f)} for f in todo]
+    items = [p.item() for p in todo]
     box: dict[str, Any] = {}
 
     def _work() -> None:
@@ -234,7 +262,7 @@ def _ingest(config: PipelineConfig, layout: Layout, todo: list[Path]) -> list[di
         except BaseException as e:  # re-raised in the driver's thread
             box["error"] = e
 
-    keys = {shard_key(f): f.stat().st_size for f in todo}
+    keys = {p.key: p.path.stat().st_size / p.count for p in todo}
     total_bytes = sum(keys.values()) or 1
     progress = Progress("ingest")
     worker = threading.Thread(target=_work, name="primer-ingest", daemon=True)
@@ -288,14 +316,15 @@ def resolve_mode(config: PipelineConfig, files: list[Path]) -> str:
 
 
 class _IngestTask:
-    """Picklable per-shard task (Ray ships it to workers)."""
+    """Picklable per-shard task (Ray ships it to workers); an item is ``Part.item()``."""
 
     def __init__(self, out: str, config_json: str):
         self.out, self.config_json = out, config_json
 
     def __call__(self, item: dict[str, Any]) -> dict[str, Any]:
         config = PipelineConfig.model_validate_json(self.config_json)
-        return ingest_shard(Path(item["path"]), Layout(Path(self.out)), config)
+        part = Part.from_item(item)
+        return ingest_shard(part.path, Layout(Path(self.out)), config, part=part)
 
 
 def _counts(layout: Layout) -> dict[str, Any]:
