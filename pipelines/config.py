@@ -32,6 +32,12 @@ class ConfigError(ValueError):
 class ShardConfig(Section):
     max_docs: int = Field(100_000, ge=1, description="documents per output part at most")
     max_bytes: int = Field(512 * 2**20, ge=1024, description="uncompressed bytes per part at most")
+    sort_memory_mib: int = Field(
+        512,
+        ge=64,
+        description="memory for sorting the kept documents into corpus order; a larger "
+        "corpus spills to disk beside it (so the driver does not grow with the corpus)",
+    )
 
 
 class RayConfig(Section):
