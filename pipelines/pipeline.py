@@ -1,10 +1,11 @@
 """``primer run``: ingest, then the global steps (``pipelines.steps``), then the ledger.
 
 Per-shard work runs as Ray tasks and is resumable shard by shard (markers in
-``work/done``); a file over ``reader.split_bytes`` is several shards (``pipelines.parts``). Global steps (exact dedup, near dedup, classify, write) each write a
-decision table; they read every shard's decisions, so they are redone
-whenever the set of finished shards or the config changed, and skipped when
-nothing did: rerunning the same command is a no-op. The corpus is written to a
+``work/done``); a file over ``reader.split_bytes`` is several shards (``pipelines.parts``).
+Global steps (exact dedup, near dedup, classify, write) each write a decision table;
+they read every shard's decisions, so they are redone whenever the set of finished
+shards or the config changed, and skipped when nothing did: rerunning the same command
+is a no-op. The corpus is written to a
 temp directory and swapped in, so readers never see a half-written corpus.
 """
 
