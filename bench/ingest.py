@@ -12,19 +12,46 @@ Measured in one run:
   wall time, docs/s, and peak RSS summed over the driver and all Ray processes.
 
 Rerun: ``make bench BENCH=ingest`` (or ``python -m bench ingest``).
+
+``--docs N [N ...]`` (issue 15, memory flat in input size) instead: per N, ONE
+``.jsonl.zst`` of N seeded documents recombined from the same samples (each takes a real
+page as template and swaps half its lines for lines of other pages of its source, as
+``bench/e2e.py`` does; redrawn until its text is new), split into ``--parts`` parts
+(``reader.split_bytes`` = size / parts, so the split path runs), and ``primer run --until
+ingest`` on it as a subprocess: wall time, docs/s and peak RSS of the whole process tree
+and of the driver. Memory is flat when the largest N's peak is within 1.5x of the
+smallest's. ``--max-minutes`` skips an N whose time, projected from the previous N's
+docs/s, is over it. Writes ``bench/results/ingest-docs.json``.
+``python -m bench ingest --docs 10000 100000 1000000``.
+
+Measured (2-core machine shared with other jobs, load average 4-8, nice 10, 4 parts):
+
+    docs       MiB in  wall s  docs/s  peak RSS (tree)  driver
+    10,000        8.6    38.9     257        2,221 MiB  389 MiB
+    100,000      88.1   289.0     346        2,537 MiB  663 MiB   (x1.14: flat)
+    1,000,000  skipped: projected 48 min from the 100k rate
+
+The driver's global steps alone (exact dedup, write, ledger) on 100 renamed copies of
+a 10k run's work files (1M documents): 1,009 MiB, from 3,189 MiB before the write and
+ledger sorts were capped (``shards.sort_memory_mib``, ``steps.LEDGER_MEMORY_MIB``).
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
-from bench._rss import run_measured
+import numpy as np
+import zstandard
+
+from bench._rss import TreePeak, run_measured
 
 SHARED = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "web"
 FILES = ["c4-en-sample.jsonl.gz", "cc-main-2019-30-sample.jsonl.gz"]
@@ -48,7 +75,15 @@ def main(argv: list[str] | None = None) -> None:
 
     ap = argparse.ArgumentParser(prog="python -m bench ingest")
     ap.add_argument("--copies", type=int, default=COPIES, help="copies of each sample file")
+    ap.add_argument("--docs", type=int, nargs="+", help="one big input of N documents per N")
+    ap.add_argument("--parts", type=int, default=4, help="--docs: parts of the big input")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--max-minutes", type=float, default=30.0, help="--docs: skip longer Ns")
+    ap.add_argument("--num-cpus", type=int, default=None, help="--docs: ray.num_cpus")
     args = ap.parse_args(argv)
+    if args.docs:
+        big_input_main(args)
+        return
     from pipelines.config import load_config
     from pipelines.ingest import ingest_shard
     from pipelines.layout import Layout
@@ -105,6 +140,119 @@ def main(argv: list[str] | None = None) -> None:
     print(f"  peak RSS (driver + Ray)   : {res['ray_run_peak_rss_mib']:>8d} MiB")
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "ingest.json").write_text(json.dumps(res, indent=1))
+
+
+# --- --docs: one big input, split (issue 15) ---------------------------------------------
+
+
+def big_docs(n: int, seed: int) -> Iterator[dict]:
+    """``n`` distinct documents recombined from the shared samples (recipe: module doc)."""
+    from bench.e2e import load_pool
+
+    pool = load_pool(SHARED)
+    rng = np.random.default_rng(seed)
+    groups: dict[tuple[str, str], list[str]] = {}
+    for page in pool:
+        groups.setdefault((page["source"], page["lang"]), []).extend(page["lines"])
+    seen: set[bytes] = set()
+    i = 0
+    while i < n:
+        page = pool[int(rng.integers(len(pool)))]
+        group = groups[(page["source"], page["lang"])]
+        swap = rng.random(len(page["lines"])) < 0.5
+        picks = rng.integers(0, len(group), size=len(page["lines"])).tolist()
+        lines = [group[k] if s else x for x, s, k in zip(page["lines"], swap, picks, strict=True)]
+        text = "\n".join(lines)
+        key = hashlib.blake2b(text.encode(), digest_size=16).digest()
+        if key in seen:
+            continue
+        seen.add(key)
+        url = page["url"] + ("&" if "?" in page["url"] else "?") + f"i={i}" if page["url"] else ""
+        yield {"id": f"big-{i}", "text": text, "url": url}
+        i += 1
+
+
+def build_big_input(n: int, seed: int, root: Path) -> Path:
+    """``root/big-<n>.jsonl.zst`` (streamed: memory does not grow with ``n``)."""
+    path = root / f"big-{n}.jsonl.zst"
+    root.mkdir(parents=True, exist_ok=True)
+    with path.open("wb") as raw, zstandard.ZstdCompressor(level=3).stream_writer(raw) as out:
+        for doc in big_docs(n, seed):
+            out.write((json.dumps(doc, ensure_ascii=False) + "\n").encode())
+    return path
+
+
+def measure_big(n: int, args, tmp: Path) -> dict:
+    """``primer run --until ingest`` on one N-document file in ``args.parts`` parts."""
+    start = time.perf_counter()
+    path = build_big_input(n, args.seed, tmp / "in")
+    built = time.perf_counter() - start
+    split_bytes = -(-path.stat().st_size // args.parts)
+    cmd = [
+        *(sys.executable, "-m", "pipelines.cli", "run", "--input", str(path)),
+        *("--output", str(tmp / "out"), "--until", "ingest"),
+        *("--set", "ray.progress=false", "--set", f"reader.split_bytes={split_bytes}"),
+    ]
+    if args.num_cpus:
+        cmd += ["--set", f"ray.num_cpus={args.num_cpus}"]
+    log = tmp / "run.log"
+    start = time.perf_counter()
+    with log.open("w") as f:
+        proc = subprocess.Popen(cmd, stdout=f, stderr=subprocess.STDOUT)
+        with TreePeak(proc.pid) as mem:
+            rc = proc.wait()
+    wall = time.perf_counter() - start
+    if rc != 0:
+        raise SystemExit(f"primer run failed with {rc}:\n{log.read_text()[-3000:]}")
+    markers = [json.loads(p.read_text()) for p in (tmp / "out" / "work" / "done").glob("*.json")]
+    return {
+        "documents": n,
+        "input_mib": round(path.stat().st_size / 2**20, 1),
+        "parts": len(markers),
+        "ingested_docs": sum(m["n_docs"] for m in markers),
+        "build_s": round(built, 1),
+        "wall_s": round(wall, 1),
+        "docs_per_s": round(n / wall, 1),
+        "peak_rss_mib": round(mem.peak / 2**20),
+        "driver_peak_rss_mib": round(mem.driver / 2**20),
+    }
+
+
+def big_input_main(args) -> None:
+    if not SHARED.is_dir():
+        print("bench ingest: ../shared/data/web is absent; skipped")
+        return
+    rows: list[dict] = []
+    skipped: list[dict] = []
+    for n in sorted(args.docs):
+        if rows:
+            projected = n / rows[-1]["docs_per_s"] / 60
+            if projected > args.max_minutes:
+                skipped.append({"documents": n, "projected_minutes": round(projected, 1)})
+                print(f"  {n:,} docs: skipped, projected {projected:.0f} min > {args.max_minutes}")
+                continue
+        with tempfile.TemporaryDirectory() as tmp:
+            rows.append(measure_big(n, args, Path(tmp)))
+        print(f"  {n:,} docs: {rows[-1]}", flush=True)
+    flat = rows[-1]["peak_rss_mib"] <= 1.5 * rows[0]["peak_rss_mib"] if len(rows) > 1 else None
+    print(f"\ningest of one big .jsonl.zst in {args.parts} parts (primer run --until ingest)")
+    print(f"{'docs':>10} {'MiB in':>7} {'wall s':>8} {'docs/s':>8} {'peak RSS':>9} {'driver':>7}")
+    for r in rows:
+        print(
+            f"{r['documents']:>10,} {r['input_mib']:>7} {r['wall_s']:>8} {r['docs_per_s']:>8}"
+            f" {r['peak_rss_mib']:>5} MiB {r['driver_peak_rss_mib']:>3} MiB"
+        )
+    for s in skipped:
+        print(f"{s['documents']:>10,} skipped: projected {s['projected_minutes']} min")
+    if flat is not None:
+        ratio = rows[-1]["peak_rss_mib"] / rows[0]["peak_rss_mib"]
+        print(
+            f"peak RSS x{ratio:.2f} for x{rows[-1]['documents'] / rows[0]['documents']:.0f} docs:"
+            f" {'flat (<= 1.5x)' if flat else 'NOT flat (> 1.5x)'}"
+        )
+    RESULTS.mkdir(exist_ok=True)
+    out = {"parts": args.parts, "seed": args.seed, "runs": rows, "skipped": skipped, "flat": flat}
+    (RESULTS / "ingest-docs.json").write_text(json.dumps(out, indent=1))
 
 
 if __name__ == "__main__":

@@ -154,10 +154,10 @@ def build_index(
         else "SELECT NULL::VARCHAR source_file, NULL::BIGINT position, NULL::VARCHAR error WHERE false"
     )
     con.execute(f"CREATE OR REPLACE TABLE rejects AS {rej_src} ORDER BY source_file, position")
-    if shards:  # one row per finished input shard: docs, seconds, the Ray node that ran it
+    if shards:  # one row per finished input shard (or part): docs, seconds, its Ray node
         con.execute(
             "CREATE OR REPLACE TABLE ingest_shards AS SELECT * FROM "
-            f"read_json_auto({_files(shards)}, union_by_name = true) ORDER BY path"
+            f"read_json_auto({_files(shards)}, union_by_name = true) ORDER BY path, key"
         )
     if generations:  # every generation and its synth-gate decision (kept ones are also documents)
         con.execute(

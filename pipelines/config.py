@@ -32,6 +32,12 @@ class ConfigError(ValueError):
 class ShardConfig(Section):
     max_docs: int = Field(100_000, ge=1, description="documents per output part at most")
     max_bytes: int = Field(512 * 2**20, ge=1024, description="uncompressed bytes per part at most")
+    sort_memory_mib: int = Field(
+        512,
+        ge=64,
+        description="memory for sorting the kept documents into corpus order; a larger "
+        "corpus spills to disk beside it (so the driver does not grow with the corpus)",
+    )
 
 
 class RayConfig(Section):
@@ -71,6 +77,19 @@ class ReaderConfig(Section):
         description="JSONL/Parquet field with the text (content, raw_content...)",
     )
     id_field: str = Field("id", min_length=1, description="JSONL/Parquet field with the id")
+    split_bytes: int = Field(
+        256 * 2**20,
+        ge=1,
+        description="an input file larger than this is ingested as ceil(size / split_bytes) "
+        "parts, each its own task and marker (several workers share one big file; a killed "
+        "run resumes inside it); the corpus is the same as unsplit (pipelines/parts.py)",
+    )
+    split_block: int = Field(
+        1000,
+        ge=1,
+        description="records per block of a split file; part i of n owns blocks b with "
+        "b % n == i (every part reads the whole stream, parses only its own blocks)",
+    )
 
 
 class PipelineConfig(Section):

@@ -1,6 +1,7 @@
 """Ingest one input shard: read it, run the per-document stages, write its decisions.
 
-This is the unit of work and of resume. A shard's outputs appear under
+This is the unit of work and of resume (a shard is a file or, over ``reader.split_bytes``,
+one part of it: ``pipelines.parts``). A shard's outputs appear under
 ``work/docs/<key>/`` only once all of it went through (temp dir, then rename),
 and its completion marker is written last; a killed shard leaves only a temp
 dir that the next attempt removes. No Ray here: ``pipelines.pipeline`` hands this
@@ -27,6 +28,7 @@ from corpus.tokens import TokenStage
 from pipelines import ray_backend as rb
 from pipelines.config import PipelineConfig
 from pipelines.layout import Layout, file_fingerprint, shard_key, write_json_atomic
+from pipelines.parts import Part
 
 # Arrow types of the columns every shard has; stage-specific columns are inferred.
 COLUMN_TYPES: dict[str, pa.DataType] = {
@@ -150,10 +152,17 @@ def ingest_shard(
     layout: Layout,
     config: PipelineConfig,
     read: Callable[[Path], Iterable[Record | Reject]] | None = None,
+    part: Part | None = None,
 ) -> dict[str, Any]:
-    """Process one input file completely; return its summary (also the marker's content)."""
+    """Process one input file (or ``part`` of it, ``pipelines.parts``) completely; return
+    its summary (also the marker's content).
+
+    A part's documents get the same uids as unsplit (``<file key>/<position>``); only its
+    work files and marker go under the part's own key.
+    """
     from pipelines.profiles import profile_of
 
+    part = part or Part(path)
     profile = profile_of(path, config.profile, config.profiles)
     if read is None and profile == "code":
         from corpus.readers.code import read_code
@@ -172,12 +181,16 @@ def ingest_shard(
                 extractor=config.reader.extractor,
                 text_field=config.reader.text_field,
                 id_field=config.reader.id_field,
+                keep=None if part.count == 1 else part.owns,
             )
 
     from pipelines.remote import input_uri
 
+    records = read(path)
+    if part.count > 1:  # a no-op for the default reader, which skipped the others already
+        records = (r for r in records if part.owns(r.position))
     start = time.perf_counter()
-    key = shard_key(path)
+    key, uid_key = part.key, shard_key(path)
     stages = _cached_stages(config.model_dump_json(), profile)
     final = layout.docs_dir(key)
     tmp = final.with_name(final.name + ".tmp")
@@ -187,7 +200,7 @@ def ingest_shard(
     rejects: list[dict] = []
     n_docs = n_dropped = 0
     for i, batch in enumerate(
-        _batches(_rows(path, key, read(path), rejects, profile), config.reader.batch_size)
+        _batches(_rows(path, uid_key, records, rejects, profile), config.reader.batch_size)
     ):
         for stage in stages:
             batch = stage.process(batch)
@@ -218,6 +231,7 @@ def ingest_shard(
         "profile": profile,
         "seconds": round(time.perf_counter() - start, 3),
         "node_id": rb.node_id(),  # which Ray node did it (None in-process)
+        **part.marker_fields(),
     }
     write_json_atomic(layout.marker(key), summary)
     return summary

@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -66,16 +67,37 @@ class Layout:
     def marker(self, key: str) -> Path:
         return self.work / "done" / f"{key}.json"
 
-    def is_done(self, path: Path) -> bool:
-        """Finished before, and the input file has not changed since."""
-        marker = self.marker(shard_key(path))
+    def is_done(
+        self, path: Path, key: str | None = None, plan: dict[str, Any] | None = None
+    ) -> bool:
+        """Finished before, and the input file has not changed since.
+
+        ``key``/``plan``: one part of a split file (``pipelines.parts.Part.key`` and
+        ``marker_fields()``); its marker must record the same split.
+        """
+        marker = self.marker(key or shard_key(path))
         if not marker.is_file():
             return False
         try:
             done = json.loads(marker.read_text())
         except ValueError:
             return False
+        if any(done.get(k) != v for k, v in (plan or {}).items()):
+            return False
         return done.get("fingerprint") == file_fingerprint(path)
+
+    def work_keys(self) -> list[str]:
+        """Every key with work files (docs, rejects or a marker)."""
+        keys = {p.name for p in _sorted_glob(self.work / "docs", "*") if p.is_dir()}
+        keys.update(p.name.removesuffix(".parquet") for p in self.rejects_files())
+        keys.update(p.name.removesuffix(".json") for p in self.marker_files())
+        return sorted(k for k in keys if not k.endswith(".tmp"))
+
+    def remove_key(self, key: str) -> None:
+        """Drop one key's work files, marker first (a half-removed key is never "done")."""
+        self.marker(key).unlink(missing_ok=True)
+        self.rejects_file(key).unlink(missing_ok=True)
+        shutil.rmtree(self.docs_dir(key), ignore_errors=True)
 
     def marker_files(self) -> list[Path]:
         """One JSON per finished input shard (docs, seconds, the Ray node that ran it)."""

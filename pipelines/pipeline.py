@@ -1,10 +1,11 @@
 """``primer run``: ingest, then the global steps (``pipelines.steps``), then the ledger.
 
 Per-shard work runs as Ray tasks and is resumable shard by shard (markers in
-``work/done``). Global steps (exact dedup, near dedup, classify, write) each write a
-decision table; they read every shard's decisions, so they are redone
-whenever the set of finished shards or the config changed, and skipped when
-nothing did: rerunning the same command is a no-op. The corpus is written to a
+``work/done``); a file over ``reader.split_bytes`` is several shards (``pipelines.parts``).
+Global steps (exact dedup, near dedup, classify, write) each write a decision table;
+they read every shard's decisions, so they are redone whenever the set of finished
+shards or the config changed, and skipped when nothing did: rerunning the same command
+is a no-op. The corpus is written to a
 temp directory and swapped in, so readers never see a half-written corpus.
 """
 
@@ -19,7 +20,7 @@ import shutil
 import threading
 import time
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +34,7 @@ from pipelines.config import PipelineConfig
 from pipelines.ingest import ingest_shard
 from pipelines.interrupt import cleanup_interrupted, sigterm_as_interrupt
 from pipelines.layout import Layout, shard_key, write_json_atomic
+from pipelines.parts import Part, part_keys_of, plan
 from pipelines.progress import VERBOSE, Progress, level, say
 from pipelines.steps import build_ledger, run_steps
 
@@ -47,6 +49,7 @@ class RunResult:
     out: Path
     ingested: list[dict[str, Any]] = field(default_factory=list)
     skipped_shards: int = 0
+    n_files: int = 0  # input files (a split file is several shards)
     up_to_date: bool = False
     counts: dict[str, Any] = field(default_factory=dict)
     uploaded: dict[str, int] = field(default_factory=dict)  # by workers, to ``commit_to``
@@ -185,8 +188,10 @@ def _run_steps(
     config.ray.mode = resolve_mode(config, files)
     if config.ray.mode == "local":
         _say("small input: every step runs in this process (ray.mode=ray to use Ray)")
-    todo = [f for f in files if force or not layout.is_done(f)]
-    result.skipped_shards = len(files) - len(todo)
+    result.n_files = len(files)
+    shards = plan_shards(config, layout, files)
+    todo = [p for p in shards if force or not layout.is_done(p.path, p.key, p.marker_fields())]
+    result.skipped_shards = len(shards) - len(todo)
     if todo:
         _say(f"ingest: {len(todo)} shard(s) to process, {result.skipped_shards} already done")
         result.ingested = _ingest(config, layout, todo, commit_to)
@@ -196,12 +201,14 @@ def _run_steps(
             for s in result.ingested:
                 result.uploaded.update(s.pop("files"))
             remote.fetch(commit_to, layout.out, result.uploaded)
-        for s in sorted(result.ingested, key=lambda s: s["path"]):
+        for s in sorted(result.ingested, key=lambda s: (s["path"], s.get("part", 0))):
+            of = f" (part {s['part'] + 1}/{s['parts']})" if "part" in s else ""
             _say(
-                f"  {s['path']}: {s['n_docs']} docs, {s['n_rejects']} rejects, {s['seconds']:.1f} s"
+                f"  {s['path']}{of}: {s['n_docs']} docs, {s['n_rejects']} rejects,"
+                f" {s['seconds']:.1f} s"
             )
     else:
-        _say(f"ingest: all {len(files)} shard(s) already done")
+        _say(f"ingest: all {len(shards)} shard(s) already done")
 
     state_file = layout.work / "state.json"
     fingerprint = _state_fingerprint(layout, config, until, against)
@@ -230,8 +237,30 @@ def _run_steps(
     write_json_atomic(state_file, {"fingerprint": fingerprint, "run_id": result.run_id})
 
 
+def plan_shards(config: PipelineConfig, layout: Layout, files: list[Path]) -> list[Part]:
+    """The ingest tasks: each file whole, or in parts over ``reader.split_bytes``.
+
+    Work files of a file's other plans (split differently before, or unsplit) are removed,
+    so they never add to this plan's: the file is then redone in the new parts.
+    """
+    from pipelines.profiles import profile_of
+
+    rc = config.reader
+    shards: list[Part] = []
+    existing = layout.work_keys()
+    for f in files:
+        splittable = profile_of(f, config.profile, config.profiles) == "web"
+        parts = plan(f, f.stat().st_size, rc.split_bytes, rc.split_block, splittable)
+        wanted = {p.key for p in parts}
+        for stale in part_keys_of(shard_key(f), existing):
+            if stale not in wanted:
+                layout.remove_key(stale)
+        shards += parts
+    return shards
+
+
 def _ingest(
-    config: PipelineConfig, layout: Layout, todo: list[Path], commit_to: str | None = None
+    config: PipelineConfig, layout: Layout, todo: list[Part], commit_to: str | None = None
 ) -> list[dict[str, Any]]:
     """Ingest shards as Ray tasks while this thread draws the progress line.
 
@@ -242,7 +271,7 @@ def _ingest(
     from pipelines.remote import input_uri
 
     task = _IngestTask(str(layout.out), config.model_dump_json(), commit_to)
-    items = [{"path": str(f), "uri": input_uri(f)} for f in todo]
+    items = [{**p.item(), "uri": input_uri(p.path)} for p in todo]
     box: dict[str, Any] = {}
 
     def _work() -> None:
@@ -251,7 +280,7 @@ def _ingest(
         except BaseException as e:  # re-raised in the driver's thread
             box["error"] = e
 
-    keys = {shard_key(f): f.stat().st_size for f in todo}
+    keys = {p.key: p.path.stat().st_size / p.count for p in todo}
     total_bytes = sum(keys.values()) or 1
     progress = Progress("ingest")
     worker = threading.Thread(target=_work, name="primer-ingest", daemon=True)
@@ -305,7 +334,8 @@ def resolve_mode(config: PipelineConfig, files: list[Path]) -> str:
 
 
 class _IngestTask:
-    """Picklable per-shard task (Ray ships it to workers).
+    """Picklable per-shard task (Ray ships it to workers); an item is ``Part.item()``
+    plus the input's object ``uri`` (``None`` for a local file).
 
     With an object-store output (``commit_to``) the worker writes into its own node's
     staging dir and uploads the shard's files, marker last; the driver fetches them.
@@ -316,12 +346,14 @@ class _IngestTask:
 
     def __call__(self, item: dict[str, Any]) -> dict[str, Any]:
         config = PipelineConfig.model_validate_json(self.config_json)
+        part = Part.from_item(item)
         if not self.commit_to:
-            return ingest_shard(Path(item["path"]), Layout(Path(self.out)), config)
+            return ingest_shard(part.path, Layout(Path(self.out)), config, part=part)
         from pipelines import remote
 
         layout = Layout(remote.output_stage(self.commit_to))
-        summary = ingest_shard(remote.local_input(item["path"], item["uri"]), layout, config)
+        part = replace(part, path=remote.local_input(item["path"], item["uri"]))
+        summary = ingest_shard(part.path, layout, config, part=part)
         key = summary["key"]
         out = layout.out
         shard = [*layout.docs_files_of(key), layout.rejects_file(key)]

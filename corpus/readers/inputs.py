@@ -242,18 +242,28 @@ def read_path(
     extractor: str = DEFAULT_EXTRACTOR,
     text_field: str = "text",
     id_field: str = "id",
+    keep: Callable[[int], bool] | None = None,
 ) -> Iterator[Record | Reject]:
     """Records and Rejects of one input file, by its extension.
 
     ``text_field``/``id_field`` name the document's text and id in JSONL and
     Parquet rows (``content``, ``raw_content``...); WARC/WET have their own.
+    ``keep(position)``: only the records at these positions (one part of a split file,
+    ``pipelines.parts``); the reader skips the others' parsing and extraction.
     """
     path = Path(path)
     fmt = input_format(path)
     if fmt == "warc":
-        return warc.read(path, max_record_bytes=max_record_bytes, extractor=extractor)
+        return warc.read(path, max_record_bytes=max_record_bytes, extractor=extractor, keep=keep)
     if fmt in ("jsonl", "parquet"):
         return reader_for(path)(
-            path, max_record_bytes=max_record_bytes, text_field=text_field, id_field=id_field
+            path,
+            max_record_bytes=max_record_bytes,
+            text_field=text_field,
+            id_field=id_field,
+            keep=keep,
         )
-    return reader_for(path)(path, max_record_bytes=max_record_bytes)
+    if fmt == "wet":
+        return wet.read(path, max_record_bytes=max_record_bytes, keep=keep)
+    items = reader_for(path)(path, max_record_bytes=max_record_bytes)
+    return items if keep is None else (i for i in items if keep(i.position))

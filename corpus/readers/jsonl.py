@@ -33,7 +33,7 @@ import gzip
 import io
 import json
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO, Any
 
@@ -238,13 +238,26 @@ def read(
     max_record_bytes: int = MAX_RECORD_BYTES,
     text_field: str = "text",
     id_field: str = "id",
+    keep: Callable[[int], bool] | None = None,
 ) -> Iterator[Record | Reject]:
     """Stream the documents of one JSONL file (see the module docstring for bad input).
 
     In a file whose first 8 KiB look binary, each run of undecodable lines is
     one ``binary-data`` reject; a JSON line that parses still comes out.
+    ``keep(position)``: only the items at these positions, the other lines are counted
+    but not parsed (one part of a split file, ``pipelines.parts``).
     """
-    path = Path(path)
+    items = _read(Path(path), max_record_bytes, text_field, id_field, keep)
+    return items if keep is None else (i for i in items if keep(i.position))
+
+
+def _read(
+    path: Path,
+    max_record_bytes: int,
+    text_field: str,
+    id_field: str,
+    keep: Callable[[int], bool] | None,
+) -> Iterator[Record | Reject]:
     position = 0
     run: list = []  # [start, count, first error] of the current undecodable run
     with open_binary(path) as stream:
@@ -265,6 +278,8 @@ def read(
                 return
             if line is None:
                 item = Reject(position, f"record-too-large: {size} bytes")
+            elif keep is not None and not binary and not keep(position):
+                item = None  # another part's line (binary runs span lines: parse them all)
             else:
                 item = parse_line(line, position, path.name, text_field, id_field)
             if binary and isinstance(item, Reject) and item.error.startswith(_UNDECODABLE):

@@ -15,7 +15,7 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import decimal
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -83,9 +83,21 @@ def read(
     max_record_bytes: int = MAX_RECORD_BYTES,
     text_field: str = "text",
     id_field: str = "id",
+    keep: Callable[[int], bool] | None = None,
 ) -> Iterator[Record | Reject]:
-    """Stream the rows of one Parquet file as Records/Rejects."""
-    path = Path(path)
+    """Stream the rows of one Parquet file as Records/Rejects; ``keep(position)``: only
+    these rows become Records (``pipelines.parts``)."""
+    items = _read(Path(path), max_record_bytes, text_field, id_field, keep)
+    return items if keep is None else (i for i in items if keep(i.position))
+
+
+def _read(
+    path: Path,
+    max_record_bytes: int,
+    text_field: str,
+    id_field: str,
+    keep: Callable[[int], bool] | None,
+) -> Iterator[Record | Reject]:
     try:
         parquet = pq.ParquetFile(path)
     except (pa.ArrowException, OSError) as exc:
@@ -102,9 +114,10 @@ def read(
             try:
                 for batch in batches:
                     for row in batch.to_pylist():
-                        yield _row_record(
-                            row, position, path.name, max_record_bytes, text_field, id_field
-                        )
+                        if keep is None or keep(position):
+                            yield _row_record(
+                                row, position, path.name, max_record_bytes, text_field, id_field
+                            )
                         position += 1
             except (pa.ArrowException, OSError) as exc:
                 # Row groups are independent: lose the rest of this one, read the next.

@@ -30,7 +30,7 @@ the record among all records of the file.
 from __future__ import annotations
 
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -179,10 +179,14 @@ def read(
     *,
     max_record_bytes: int = MAX_RECORD_BYTES,
     extractor: str = DEFAULT_EXTRACTOR,
+    keep: Callable[[int], bool] | None = None,
 ) -> Iterator[Record | Reject]:
-    """Stream the HTML responses of one WARC file as Records (main text) and Rejects."""
+    """Stream the HTML responses of one WARC file as Records (main text) and Rejects;
+    ``keep(position)``: only these records are read and extracted (``pipelines.parts``)."""
     path = Path(path)
     for position, rec, error in iter_records(path):
+        if keep is not None and not keep(position):
+            continue
         if rec is None:
             yield Reject(position, error or "corrupt-warc")
             return

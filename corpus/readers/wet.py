@@ -9,7 +9,7 @@ that is not valid UTF-8 is an ``invalid-utf8`` reject (same rule as JSONL).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -26,10 +26,18 @@ _METADATA_HEADERS = {
 }
 
 
-def read(path: Path, *, max_record_bytes: int = MAX_RECORD_BYTES) -> Iterator[Record | Reject]:
-    """Stream the conversion records of one WET file as Records."""
+def read(
+    path: Path,
+    *,
+    max_record_bytes: int = MAX_RECORD_BYTES,
+    keep: Callable[[int], bool] | None = None,
+) -> Iterator[Record | Reject]:
+    """Stream the conversion records of one WET file as Records; ``keep(position)``: only
+    these records are read (``pipelines.parts``)."""
     path = Path(path)
     for position, rec, error in iter_records(path):
+        if keep is not None and not keep(position):
+            continue
         if rec is None:
             yield Reject(position, error or "corrupt-warc")
             return

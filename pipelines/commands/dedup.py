@@ -66,7 +66,7 @@ def dedup(
     result = run_pipeline(cfg, until="dedup", against=list(against), command="primer dedup")
     c = result.counts
     click.echo(
-        f"read {c.get('documents', 0)} document(s) from {len(result.ingested) + result.skipped_shards}"
+        f"read {c.get('documents', 0)} document(s) from {result.n_files}"
         f" file(s), {c.get('rejects', 0)} unreadable record(s)"
     )
     stats_file = Path(output) / "work" / "near" / "near_dedup_stats.json"
