@@ -173,6 +173,7 @@ def test_worker_without_the_drivers_filesystem_uploads_its_shard(s3, tmp_path, m
     from pipelines import remote
     from pipelines.config import load_config
     from pipelines.layout import Layout, shard_key
+    from pipelines.parts import Part
     from pipelines.pipeline import _IngestTask
 
     put("s3://crawl/node/site.jsonl.zst", (DEMO / "site-packages.jsonl.zst").read_bytes())
@@ -184,7 +185,7 @@ def test_worker_without_the_drivers_filesystem_uploads_its_shard(s3, tmp_path, m
     key = shard_key(Path(staged))
     config = load_config(None, ["ray.mode=local"], inputs=(staged,), output=str(driver.out))
     task = _IngestTask(str(driver.out), config.model_dump_json(), uri)
-    item = {"path": staged, "uri": remote.input_uri(staged)}
+    item = {**Part(Path(staged)).item(), "uri": remote.input_uri(staged)}
     assert item["uri"] == "s3://crawl/node/site.jsonl.zst"
 
     hidden = tmp_path / "driver-hidden"  # the worker node cannot see the driver's disk
