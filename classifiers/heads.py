@@ -3,6 +3,9 @@
 Three families are compared in the model card, as the literature did:
 a regression head (FineWeb-Edu: linear regression on frozen embeddings), a
 multinomial classifier (score = expected label) and a random forest (Phi-1).
+``forest_keep`` adds the keep decision itself: a random-forest classifier of
+``score >= 3`` (its probability times 5) averaged with the forest's score, so
+the ranking near the cut is learnt as such while the level ordering stays.
 
 Labels are skewed (about 11% of web pages score >= 3), so ``balanced`` weights
 each score level equally. The pipeline keeps documents with ``score >= 3``;
@@ -19,7 +22,11 @@ from __future__ import annotations
 
 import numpy as np
 from sklearn.base import BaseEstimator, RegressorMixin, clone
-from sklearn.ensemble import HistGradientBoostingRegressor, RandomForestRegressor
+from sklearn.ensemble import (
+    HistGradientBoostingRegressor,
+    RandomForestClassifier,
+    RandomForestRegressor,
+)
 from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.model_selection import StratifiedKFold
 from sklearn.pipeline import make_pipeline
@@ -27,10 +34,15 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.utils.class_weight import compute_sample_weight
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-KINDS = ("ridge", "logistic", "forest", "boosting", "ensemble", "linear")
+KINDS = ("ridge", "logistic", "forest", "boosting", "ensemble", "linear", "forest_keep", "keep")
 ENSEMBLE = ("ridge", "logistic", "forest")  # averaged raw scores
-# members averaged by the ensemble kinds; "linear" skips the forest (fast inference: the student)
-ENSEMBLES = {"ensemble": ENSEMBLE, "linear": ("ridge", "logistic")}
+# members averaged by the ensemble kinds; "linear" skips the forest (fast inference: the student);
+# "forest_keep": forest score + 5 x P(score >= 3) of a forest classifier ("keep")
+ENSEMBLES = {
+    "ensemble": ENSEMBLE,
+    "linear": ("ridge", "logistic"),
+    "forest_keep": ("forest", "keep"),
+}
 CUT = 3.0
 TOP = 5.0
 
@@ -85,7 +97,9 @@ class EduHead(RegressorMixin, BaseEstimator):
     ``kind``: ``ridge`` (regression), ``logistic`` (multinomial; expected label),
     ``forest`` (random-forest regression), ``boosting`` (histogram gradient
     boosting), ``ensemble`` (mean of the ridge, logistic and forest scores) or
-    ``linear`` (mean of ridge and logistic: no forest, so cheap at inference).
+    ``linear`` (mean of ridge and logistic: no forest, so cheap at inference),
+    ``keep`` (random-forest classifier of ``score >= 3``, 5 x its probability; classes
+    balanced at the cut) or ``forest_keep`` (mean of the forest and keep scores).
     ``tune_cv`` folds choose the cut (0 disables it): ``balanced`` (precision =
     recall) or ``f1`` (F1-best), on the rows of ``tune_mask`` given to ``fit``.
     """
@@ -124,6 +138,14 @@ class EduHead(RegressorMixin, BaseEstimator):
                 n_jobs=1,
                 random_state=self.random_state,
             )
+        if self.kind == "keep":
+            return RandomForestClassifier(
+                n_estimators=self.n_estimators,
+                min_samples_leaf=2,
+                max_features=0.3,
+                n_jobs=1,
+                random_state=self.random_state,
+            )
         if self.kind in ENSEMBLES:
             return None
         if self.kind == "boosting":
@@ -139,12 +161,14 @@ class EduHead(RegressorMixin, BaseEstimator):
             ]
         est = clone(self._make())
         levels = np.rint(y).astype(int)
+        if self.kind == "keep":  # balanced at the cut, not per level: the decision it learns
+            levels = (y >= CUT).astype(int)
         weights = None
         if self.class_weight == "balanced" and len(np.unique(levels)) > 1:
             weights = compute_sample_weight("balanced", levels)
         last = est.steps[-1][0] if hasattr(est, "steps") else None
         key = f"{last}__sample_weight" if last else "sample_weight"
-        target = levels if self.kind == "logistic" else y
+        target = levels if self.kind in ("logistic", "keep") else y
         est.fit(X, target, **({key: weights} if weights is not None else {}))
         return est
 
@@ -154,6 +178,9 @@ class EduHead(RegressorMixin, BaseEstimator):
         if self.kind == "logistic":
             classes = est.classes_ if not hasattr(est, "steps") else est.steps[-1][1].classes_
             return est.predict_proba(X) @ classes.astype(float)
+        if self.kind == "keep":
+            proba = est.predict_proba(X)
+            return TOP * (proba[:, 1] if proba.shape[1] > 1 else est.classes_[0] * proba[:, 0])
         return est.predict(X)
 
     def fit(self, X, y, tune_mask=None) -> EduHead:

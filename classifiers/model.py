@@ -48,16 +48,20 @@ class EduSpec:
 def oof_predict(
     make: Callable[[], Any], X: Sequence[Any], y: np.ndarray, folds: int = 5, seed: int = 0
 ) -> np.ndarray:
-    """Out-of-fold predictions, so a stacked feature is never scored on its own training rows."""
+    """Out-of-fold predictions, so a stacked feature is never scored on its own training rows.
+
+    ``X``: a sequence (e.g. texts) or a row-indexable matrix (e.g. hashed n-grams).
+    """
     y = np.asarray(y, dtype=float)
+    rows = (lambda idx: X[idx]) if hasattr(X, "shape") else (lambda idx: [X[i] for i in idx])
     levels = np.rint(y).astype(int)
     k = max(2, min(folds, int(np.bincount(levels)[np.bincount(levels) > 0].min())))
     out = np.zeros(len(y))
     for tr, te in StratifiedKFold(k, shuffle=True, random_state=seed).split(
         np.zeros(len(y)), levels
     ):
-        model = make().fit([X[i] for i in tr], y[tr])
-        out[te] = model.predict([X[i] for i in te])
+        model = make().fit(rows(tr), y[tr])
+        out[te] = model.predict(rows(te))
     return out
 
 

@@ -1,4 +1,4 @@
-"""The code educational-value model: MiniLM embedding + code features -> EduHead.
+"""The code edu model: code features + stacked n-gram scores (+ MiniLM embedding) -> EduHead.
 
 Same persistence shape as the web model (``spec.json``, ``model.joblib``,
 ``meta.json``, ``README.md``) but its own feature set: the judge read the first
@@ -21,6 +21,7 @@ from classifiers.code.features import MAX_CHARS, CodeFeatures
 from classifiers.embed import DEFAULT_MODEL, Embedder
 from classifiers.heads import EduHead
 from classifiers.model import oof_predict
+from classifiers.ngram_ridge import char_regressor
 from classifiers.student import ngram_regressor
 
 SHIPPED_CODE_MODEL = Path(__file__).resolve().parents[1] / "models" / "edu-code"
@@ -35,6 +36,7 @@ class CodeSpec:
     max_chunks: int = 1
     code_features: bool = True
     stack_ngram: bool = True  # append an out-of-fold hashed word n-gram ridge score
+    stack_char: bool = False  # append an out-of-fold hashed character n-gram ridge score
     head: dict[str, Any] = field(default_factory=lambda: {"kind": "forest"})
 
 
@@ -45,6 +47,7 @@ class CodeEduModel:
         self.spec = spec or CodeSpec()
         self.head: EduHead | None = None
         self.stacked: Any = None  # fitted ngram_regressor() when spec.stack_ngram
+        self.stacked_char: Any = None  # fitted char_regressor() when spec.stack_char
         self.meta: dict[str, Any] = {}
         self._embedder: Embedder | None = None
 
@@ -65,6 +68,7 @@ class CodeEduModel:
         texts: Sequence[str],
         embeddings: np.ndarray | None = None,
         stacked: np.ndarray | None = None,
+        stacked_char: np.ndarray | None = None,
     ) -> np.ndarray:
         parts = []
         if self.spec.encoder is not None:
@@ -77,6 +81,11 @@ class CodeEduModel:
                 assert self.stacked is not None, "model is not fitted"
                 stacked = self.stacked.predict(texts)
             parts.append(np.asarray(stacked, dtype=np.float64)[:, None])
+        if self.spec.stack_char:
+            if stacked_char is None:
+                assert self.stacked_char is not None, "model is not fitted"
+                stacked_char = self.stacked_char.predict(texts)
+            parts.append(np.asarray(stacked_char, dtype=np.float64)[:, None])
         if not parts:
             raise ValueError("CodeSpec uses neither an encoder nor code features")
         return np.hstack(parts)
@@ -85,11 +94,16 @@ class CodeEduModel:
         self, texts: Sequence[str], y: Sequence[float], embeddings: np.ndarray | None = None
     ) -> CodeEduModel:
         y = np.asarray(y, dtype=float)
-        stacked = None
+        stacked = stacked_char = None
         if self.spec.stack_ngram:  # out-of-fold, so the head never sees a memorised score
             stacked = oof_predict(ngram_regressor, texts, y)
             self.stacked = ngram_regressor().fit(texts, y)
-        self.head = EduHead(**self.spec.head).fit(self.features(texts, embeddings, stacked), y)
+        if self.spec.stack_char:  # hashing is stateless: hash once, fit the rest per fold
+            hashed = char_regressor()[0].transform(texts)
+            stacked_char = oof_predict(lambda: char_regressor()[1:], hashed, y)
+            self.stacked_char = char_regressor().fit(texts, y)
+        X = self.features(texts, embeddings, stacked, stacked_char)
+        self.head = EduHead(**self.spec.head).fit(X, y)
         return self
 
     def predict(self, texts: Sequence[str], embeddings: np.ndarray | None = None) -> np.ndarray:
@@ -104,7 +118,8 @@ class CodeEduModel:
         out.mkdir(parents=True, exist_ok=True)
         spec = {"format_version": FORMAT_VERSION, "kind": "code", **asdict(self.spec)}
         (out / "spec.json").write_text(json.dumps(spec, indent=2) + "\n")
-        joblib.dump({"head": self.head, "stacked": self.stacked}, out / "model.joblib", compress=3)
+        parts = {"head": self.head, "stacked": self.stacked, "stacked_char": self.stacked_char}
+        joblib.dump(parts, out / "model.joblib", compress=3)
         (out / "meta.json").write_text(json.dumps(self.meta, indent=2, default=str) + "\n")
         return out
 
@@ -117,6 +132,7 @@ class CodeEduModel:
         model = cls(CodeSpec(**spec))
         parts = joblib.load(src / "model.joblib")
         model.head, model.stacked = parts["head"], parts.get("stacked")
+        model.stacked_char = parts.get("stacked_char")
         meta = src / "meta.json"
         model.meta = json.loads(meta.read_text()) if meta.exists() else {}
         return model

@@ -7,7 +7,7 @@ import pytest
 
 from classifiers.code.features import FEATURE_NAMES, code_features, parse_prefix
 from classifiers.code.model import SHIPPED_CODE_MODEL, CodeEduModel, CodeSpec
-from classifiers.code.train import compare, fold_blocks
+from classifiers.code.train import _select, compare, fold_blocks, robustness
 
 TEACH = '''"""Insertion sort, explained."""
 
@@ -99,6 +99,37 @@ def test_folds_never_share_a_repository():
         features=("code",),
     )
     assert res["code / ridge"]["metrics"]["f1"] == 1.0
+
+
+def test_char_stack_roundtrip_and_keep_head(tmp_path):
+    texts, y, _ = _data()
+    spec = CodeSpec(encoder=None, stack_char=True, head={"kind": "forest_keep", "n_estimators": 20})
+    model = CodeEduModel(spec).fit(texts, y)
+    assert model.features([TEACH]).shape[1] == len(FEATURE_NAMES) + 2  # word + char scores
+    pred = model.predict([TEACH, PLUMB])
+    assert pred[0] > pred[1]
+    loaded = CodeEduModel.load(model.save(tmp_path / "m"))
+    assert np.allclose(loaded.predict([TEACH, PLUMB]), pred)
+    old = CodeEduModel.load(SHIPPED_CODE_MODEL) if SHIPPED_CODE_MODEL.is_dir() else None
+    assert old is None or (old.spec.stack_char == (old.stacked_char is not None))
+
+
+def test_shuffled_groupings_keep_repositories_apart_and_select_by_mean():
+    texts, y, groups = _data()
+    for tr, te, blocks in fold_blocks(texts, y, groups, None, folds=3, char=True, seed=1):
+        assert not {groups[i] for i in tr} & {groups[i] for i in te}
+        assert set(blocks) == {"code", "ngram", "char"}
+    rows = [{"text": t, "score": s, "repo": g} for t, s, g in zip(texts, y, groups, strict=True)]
+    heads = {"ridge": {"kind": "ridge", "tune_cv": 0}}
+    feats = ("code", "code+char")
+    rob = robustness(rows, None, heads, 3, "first", feats, seeds=(1, 2))
+    assert rob["code+char / ridge"]["seeds"] == [1, 2] and len(rob["code / ridge"]["f1"]) == 2
+    res = compare(rows, None, heads, folds=3, features=feats)
+    assert res["code+char / ridge"]["spec"]["stack_char"] is True
+    assert _select(res, rob) in res
+    assert _select(res, {}) == max(
+        res, key=lambda k: sum(res[k]["metrics"][m] for m in ("f1", "spearman"))
+    )
 
 
 @pytest.mark.skipif(not SHIPPED_CODE_MODEL.is_dir(), reason="no shipped code model")

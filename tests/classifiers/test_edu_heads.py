@@ -28,7 +28,7 @@ def test_check_estimator_ridge_head():
 
 
 # boosting is left out: OpenMP threads make it slow on shared CI cores
-@pytest.mark.parametrize("kind", ["ridge", "logistic", "forest", "ensemble"])
+@pytest.mark.parametrize("kind", ["ridge", "logistic", "forest", "ensemble", "forest_keep"])
 def test_heads_learn_and_roundtrip(kind):
     X, y = _xy()
     head = EduHead(kind, n_estimators=30).fit(X, y)
@@ -38,6 +38,14 @@ def test_heads_learn_and_roundtrip(kind):
     again = pickle.loads(pickle.dumps(head))
     np.testing.assert_allclose(again.predict(X), pred)
     assert not hasattr(clone(head), "estimator_")
+
+
+def test_keep_head_scores_the_cut():
+    X, y = _xy()
+    head = EduHead("keep", n_estimators=30, tune_cv=0).fit(X, y)
+    raw = head.predict_raw(X)
+    assert raw.min() >= 0 and raw.max() <= 5  # 5 x P(score >= 3)
+    assert raw[y >= 3].mean() > 2.5 > raw[y < 3].mean()
 
 
 def test_unknown_kind_fails_at_fit_not_init():
