@@ -93,6 +93,10 @@ def init(
     ctx.enable_progress_bars = progress
     ctx.print_on_execution_start = False
     ctx.verbose_stats_logs = False
+    # Ray Data fails a dataset whose operators take no output for 30 min (its default);
+    # one ingest task is a whole input shard (hours for a big WARC on a small node) and
+    # Ray retries the ones that fail, so no stall timeout (1M docs in 4 parts hit it).
+    ctx.execution_no_progress_timeout_s = -1
     # group_map's groupby is our only key shuffle. Ray's default (SHUFFLE_V2) hash-shuffles
     # into 200 partitions through aggregator actors that are not restartable: on a small
     # machine that is most of near dedup's time, and an aggregator that aborts (seen:

@@ -129,6 +129,13 @@ def test_new_shard_is_added_and_old_ones_skipped(ray_local, web_shards, tmp_path
 
 
 @pytest.mark.ray
+def test_long_ingest_tasks_do_not_hit_ray_datas_stall_timeout(ray_local):
+    import ray.data
+
+    assert ray.data.DataContext.get_current().execution_no_progress_timeout_s == -1
+
+
+@pytest.mark.ray
 def test_until_ingest_skips_global_steps(ray_local, web_shards, tmp_path):
     out = tmp_path / "out"
     run_pipeline(_config(web_shards["paths"], out), until="ingest")
