@@ -164,6 +164,8 @@ def ingest_shard(
 
     part = part or Part(path)
     profile = profile_of(path, config.profile, config.profiles)
+    # The web readers honour ``keep``; the code reader and a caller's are filtered below.
+    own_reader = read is None and profile != "code"
     if read is None and profile == "code":
         from corpus.readers.code import read_code
 
@@ -187,7 +189,7 @@ def ingest_shard(
     from pipelines.remote import input_uri
 
     records = read(path)
-    if part.count > 1:  # a no-op for the default reader, which skipped the others already
+    if part.count > 1 and not own_reader:
         records = (r for r in records if part.owns(r.position))
     start = time.perf_counter()
     key, uid_key = part.key, shard_key(path)
