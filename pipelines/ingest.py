@@ -22,6 +22,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from corpus.dedup.candidates import with_minhash
 from corpus.readers.base import Record, Reject
 from corpus.stage import Batch, Stage
 from corpus.tokens import TokenStage
@@ -208,7 +209,10 @@ def ingest_shard(
             batch = stage.process(batch)
         n_docs += len(batch["uid"])
         n_dropped += sum(r is not None for r in batch["drop_reason"])
-        pq.write_table(to_table(batch), tmp / f"batch-{i:05d}.parquet", compression="zstd")
+        table = to_table(batch)
+        if config.dedup.enabled:
+            table = with_minhash(table, config.dedup)
+        pq.write_table(table, tmp / f"batch-{i:05d}.parquet", compression="zstd")
 
     rej_table = pa.Table.from_pylist(
         rejects,

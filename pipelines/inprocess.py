@@ -36,13 +36,27 @@ class Dataset:
 
 
 def _slices(ds: Dataset, size: int | None) -> Iterator[pa.Table]:
+    """The dataset's rows in tables of ``size`` rows (blocks as they come for None),
+    streaming: at most one block beyond a batch is held."""
     if size is None:
         yield from ds.blocks()
         return
-    table = ds.table()
-    if table is not None:
-        for start in range(0, table.num_rows, size):
+    pending: list[pa.Table] = []
+    n = 0
+    for block in ds.blocks():
+        pending.append(block)
+        n += block.num_rows
+        if n < size:
+            continue
+        table = pa.concat_tables(pending, promote_options="default")
+        start = 0
+        while table.num_rows - start >= size:
             yield table.slice(start, size)
+            start += size
+        rest = table.slice(start)
+        pending, n = ([rest] if rest.num_rows else []), rest.num_rows
+    if pending:
+        yield pa.concat_tables(pending, promote_options="default")
 
 
 def from_items(items: list[dict[str, Any]]) -> Dataset:

@@ -29,6 +29,7 @@ import math
 import shutil
 import time
 from collections.abc import Callable, Sequence
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -37,7 +38,16 @@ import pyarrow.compute as pc
 import pyarrow.dataset as pads
 import pyarrow.parquet as pq
 
-from corpus.dedup.candidates import OLD_SALT, bucket_edges, doc_bands, node_ids, old_band_rows
+from corpus.dedup.candidates import (
+    MINHASH_KEY,
+    OLD_SALT,
+    bucket_edges,
+    doc_bands,
+    doc_bands_precomputed,
+    minhash_tag,
+    node_ids,
+    old_band_rows,
+)
 from corpus.dedup.candidates import band_rows as _band_rows
 from corpus.dedup.clusters import resolve
 from corpus.dedup.code_tokens import profile_columns
@@ -115,32 +125,44 @@ def near_dedup(
         "earlier_band_rows": _num_rows(old_files),
     }
 
-    # 1. Signatures, once.
-    columns = ["uid", "id", "source_file", "position", "text"]
-    if files and "edu_score" in pq.read_schema(files[0]).names:
-        columns.append("edu_score")
-    columns += profile_columns(files)  # code-profile rows shingle code tokens
-    if files and n_docs:
-        docs = rb.map_tables(
-            rb.read_parquet(files, columns=columns),
-            lambda t: doc_bands(rows(t) if rows else t, cfg),
-            Resources(cpus=1, batch_size=cfg.batch_size),
-        )
-        rb.write_parquet(docs, str(scratch / "docs"))
-    doc_files = _parquet_files([scratch / "docs"]) if (scratch / "docs").is_dir() else []
-    timings["signatures_s"] = time.perf_counter() - t0
+    # Small corpora run steps 1-3 in this process: Ray Data pays seconds per operation.
+    in_process = n_docs + stats["earlier_band_rows"] // cfg.bands <= cfg.in_process_max_docs
+    stats["in_process"] = in_process
+    with rb.in_process(in_process):
+        # 1. Signatures, once: ingest's (``minhash``) where it computed them with these
+        # parameters, else from the text.
+        extra = ["edu_score"] if files and "edu_score" in pq.read_schema(files[0]).names else []
+        if files and all(_has_minhash(f, cfg) for f in files):
+            columns = ["uid", "id", "source_file", "position", "n_chars", "minhash", *extra]
+            bands_of: Callable[[pa.Table], pa.Table] = doc_bands_precomputed
+            stats["signatures"] = "ingest"
+        else:
+            # code-profile rows shingle code tokens
+            columns = ["uid", "id", "source_file", "position", "text", *extra]
+            columns += profile_columns(files)
+            bands_of = partial(doc_bands, config=cfg)
+            stats["signatures"] = "computed"
+        if files and n_docs:
+            docs = rb.map_tables(
+                rb.read_parquet(files, columns=columns),
+                lambda t: bands_of(rows(t) if rows else t),
+                Resources(cpus=1, batch_size=cfg.batch_size),
+            )
+            rb.write_parquet(docs, str(scratch / "docs"))
+        doc_files = _parquet_files([scratch / "docs"]) if (scratch / "docs").is_dir() else []
+        timings["signatures_s"] = time.perf_counter() - t0
 
-    # 2. Candidate edges from a shuffle of band rows.
-    t1 = time.perf_counter()
-    edges = _candidate_edges(doc_files, old_files, parts, cfg)
-    stats["candidate_edges"] = len(edges[0])
-    timings["candidates_s"] = time.perf_counter() - t1
+        # 2. Candidate edges from a shuffle of band rows.
+        t1 = time.perf_counter()
+        edges = _candidate_edges(doc_files, old_files, parts, cfg)
+        stats["candidate_edges"] = len(edges[0])
+        timings["candidates_s"] = time.perf_counter() - t1
 
-    # 3. Optional true-Jaccard check.
-    if cfg.verify and len(edges[0]):
-        t2 = time.perf_counter()
-        edges = _verify(files, edges, parts, cfg, stats, rows)
-        timings["verify_s"] = time.perf_counter() - t2
+        # 3. Optional true-Jaccard check.
+        if cfg.verify and len(edges[0]):
+            t2 = time.perf_counter()
+            edges = _verify(files, edges, parts, cfg, stats, rows)
+            timings["verify_s"] = time.perf_counter() - t2
 
     # 4. Components + keep policy on the driver, over the candidate graph only.
     t3 = time.perf_counter()
@@ -162,6 +184,11 @@ def near_dedup(
     stats["timings"] = {k: round(v, 3) for k, v in timings.items()}
     (out_dir / "near_dedup_stats.json").write_text(json.dumps(stats, indent=2) + "\n")
     return out_dir / "near_dups.parquet"
+
+
+def _has_minhash(file: str, cfg: DedupConfig) -> bool:
+    meta = pq.read_schema(file).metadata or {}
+    return meta.get(MINHASH_KEY) == minhash_tag(cfg).encode()
 
 
 def _candidate_edges(doc_files: list[str], old_files: list[str], parts: int, cfg: DedupConfig):

@@ -28,6 +28,18 @@ def is_local() -> bool:
     return _local
 
 
+@contextlib.contextmanager
+def in_process(enabled: bool = True) -> Iterator[None]:
+    """The operations inside run in this process (``enabled``), Ray or not: for work
+    smaller than what Ray Data's start-up per operation costs on a cluster."""
+    global _local
+    before, _local = _local, _local or enabled
+    try:
+        yield
+    finally:
+        _local = before
+
+
 def ray_running() -> bool:
     """Whether this process already joined Ray (without importing Ray if it did not)."""
     return "ray" in sys.modules and sys.modules["ray"].is_initialized()

@@ -27,6 +27,7 @@ from corpus.dedup.lsh import band_hashes
 from corpus.dedup.minhash import signatures
 
 OLD_SALT = b"earlier-corpus\0"
+MINHASH_KEY = b"primer.minhash"  # schema metadata: the parameters of a ``minhash`` column
 
 
 def node_ids(uids: list[str], salt: bytes = b"") -> np.ndarray:
@@ -38,32 +39,90 @@ def node_ids(uids: list[str], salt: bytes = b"") -> np.ndarray:
     )
 
 
+def minhash_tag(config: DedupConfig) -> str:
+    """What band hashes depend on besides the text and its profile: stored beside
+    precomputed bands so a run never reuses bands of other parameters."""
+    return f"ngram={config.ngram} bands={config.bands} rows={config.rows} seed={config.seed}"
+
+
+def text_bands(
+    texts: list[str], profiles: list[str | None] | None, config: DedupConfig
+) -> tuple[np.ndarray, np.ndarray]:
+    """``(bands uint64[n, config.bands], has_shingles bool[n])`` of each text."""
+    sh, off = profile_shingle_hashes(texts, config.ngram, profiles)
+    sig = signatures(sh, off, config.num_perm, config.seed)
+    # documents without a single word never match anything
+    return band_hashes(sig, config.bands, config.rows), np.diff(off) > 0
+
+
+def bands_array(bands: np.ndarray, valid: np.ndarray) -> pa.Array:
+    """``FixedSizeList<uint64>[n_bands]`` per row, null where ``valid`` is false."""
+    n, n_bands = bands.shape
+    return pa.FixedSizeListArray.from_arrays(
+        pa.array(bands.ravel()), n_bands, mask=pa.array(~valid)
+    )
+
+
+def with_minhash(table: pa.Table, config: DedupConfig) -> pa.Table:
+    """``table`` plus ``minhash``: the band hashes of each still-alive row (``drop_reason``
+    null) with shingles, null elsewhere; tagged with ``minhash_tag`` in the schema.
+
+    Ingest calls this where the text already is, so near dedup reads 14 integers per
+    document instead of reading, shingling and hashing every text again.
+    """
+    alive = table.column("drop_reason").is_null().to_numpy(zero_copy_only=False)
+    idx = np.flatnonzero(alive)
+    bands = np.zeros((table.num_rows, config.bands), dtype=np.uint64)
+    valid = np.zeros(table.num_rows, dtype=bool)
+    if len(idx):
+        sub = table.take(pa.array(idx))
+        texts = [t or "" for t in sub.column("text").to_pylist()]
+        bands[idx], valid[idx] = text_bands(texts, table_profiles(sub), config)
+    out = table.append_column("minhash", bands_array(bands, valid))
+    return out.replace_schema_metadata(
+        {**(table.schema.metadata or {}), MINHASH_KEY: minhash_tag(config)}
+    )
+
+
 def doc_bands(table: pa.Table, config: DedupConfig) -> pa.Table:
     """``uid, id, source_file, position, length, edu_score, node, bands`` per document with shingles."""
-    texts = table.column("text").to_pylist()
-    texts = [t or "" for t in texts]
-    sh, off = profile_shingle_hashes(texts, config.ngram, table_profiles(table))
-    sig = signatures(sh, off, config.num_perm, config.seed)
-    bands = band_hashes(sig, config.bands, config.rows)
-    has = np.diff(off) > 0  # documents without a single word never match anything
-    idx = np.flatnonzero(has)
+    texts = [t or "" for t in table.column("text").to_pylist()]
+    bands, has = text_bands(texts, table_profiles(table), config)
+    length = np.fromiter(map(len, texts), dtype=np.int64, count=len(texts))
+    return _doc_rows(table, np.flatnonzero(has), length, bands)
+
+
+def doc_bands_precomputed(table: pa.Table) -> pa.Table:
+    """``doc_bands`` from the ``minhash`` and ``n_chars`` ingest computed (no text)."""
+    mh = table.column("minhash").combine_chunks()
+    idx = np.flatnonzero(mh.is_valid().to_numpy(zero_copy_only=False))
+    n_bands = mh.type.list_size
+    # child values of every row, null rows' slots included (``flatten`` would drop them)
+    values = mh.values.slice(mh.offset * n_bands, len(mh) * n_bands)
+    bands = pc.fill_null(values, 0).to_numpy().reshape(-1, n_bands)
+    length = pc.cast(table.column("n_chars"), pa.int64()).to_numpy(zero_copy_only=False)
+    return _doc_rows(table, idx, length, bands.astype(np.uint64))
+
+
+def _doc_rows(table: pa.Table, idx: np.ndarray, length: np.ndarray, bands: np.ndarray) -> pa.Table:
+    take = pa.array(idx)
     uids = table.column("uid").to_pylist()
     if "edu_score" in table.column_names:
-        score = pc.cast(table.column("edu_score"), pa.float64()).take(pa.array(idx))
+        score = pc.cast(table.column("edu_score"), pa.float64()).take(take)
     else:
         score = pa.nulls(len(idx), pa.float64())
     return pa.table(
         {
-            "uid": table.column("uid").take(pa.array(idx)),
-            "id": pc.cast(table.column("id"), pa.string()).take(pa.array(idx)),
-            "source_file": pc.cast(table.column("source_file"), pa.string()).take(pa.array(idx)),
-            "position": pc.cast(table.column("position"), pa.int64()).take(pa.array(idx)),
-            "length": pa.array(
-                np.fromiter((len(texts[i]) for i in idx), dtype=np.int64, count=len(idx))
-            ),
+            "uid": table.column("uid").take(take),
+            "id": pc.cast(table.column("id"), pa.string()).take(take),
+            "source_file": pc.cast(table.column("source_file"), pa.string()).take(take),
+            "position": pc.cast(table.column("position"), pa.int64()).take(take),
+            "length": pa.array(length[idx]),
             "edu_score": score,
             "node": pa.array(node_ids([uids[i] for i in idx])),
-            "bands": pa.FixedSizeListArray.from_arrays(pa.array(bands[idx].ravel()), config.bands),
+            "bands": pa.FixedSizeListArray.from_arrays(
+                pa.array(bands[idx].ravel()), bands.shape[1]
+            ),
         }
     )
 

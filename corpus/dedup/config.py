@@ -41,6 +41,12 @@ class DedupConfig(Section):
         description="Shuffle partitions for band grouping; default grows with the corpus (~200k band rows each).",
     )
     batch_size: int = Field(1024, ge=1, description="Documents per signature task batch.")
+    in_process_max_docs: int = Field(
+        200_000,
+        ge=0,
+        description="Near dedup of at most this many documents runs in the driver process "
+        "(Ray Data's start per operation costs more than the work); larger corpora shuffle on Ray.",
+    )
     semantic: SemanticDedupConfig = Field(
         default_factory=SemanticDedupConfig,
         description="Embedding-cosine dedup of the classifier's survivors (step after classify).",

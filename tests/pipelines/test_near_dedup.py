@@ -74,9 +74,11 @@ def drops_of(out: Path) -> dict[str, dict]:
 
 @pytest.mark.ray
 @pytest.mark.slow
-def test_near_dedup_then_against_an_earlier_run(ray_local, corpus):
+@pytest.mark.parametrize("in_process_max_docs", [0, 1000], ids=["ray", "in-process"])
+def test_near_dedup_then_against_an_earlier_run(ray_local, corpus, in_process_max_docs):
+    cfg = DedupConfig(verify=False, in_process_max_docs=in_process_max_docs)
     out = corpus["tmp"] / "out1"
-    path = near_dedup(corpus["files"], out, DedupConfig(verify=False))
+    path = near_dedup(corpus["files"], out, cfg)
     assert path == out / "near_dups.parquet"
     drops = drops_of(out)
     assert set(drops) == {"b:0", "b:1", "b:2"}
@@ -96,6 +98,7 @@ def test_near_dedup_then_against_an_earlier_run(ray_local, corpus):
     assert (bands.groupby("uid").size() == 14).all()
     stats = json.loads((out / "near_dedup_stats.json").read_text())
     assert stats["documents"] == 17 and stats["dropped"] == 3
+    assert stats["in_process"] is bool(in_process_max_docs)
 
     # A later crawl: one page near-duplicates a kept page of run 1, one is new.
     rng = corpus["rng"]
@@ -108,7 +111,7 @@ def test_near_dedup_then_against_an_earlier_run(ray_local, corpus):
         ],
     )
     out2 = corpus["tmp"] / "out2"
-    near_dedup([new], out2, DedupConfig(verify=False), against=[out])
+    near_dedup([new], out2, cfg, against=[out])
     drops2 = drops_of(out2)
     assert {k: v["duplicate_of"] for k, v in drops2.items()} == {"c:0": "a3", "c:2": "b1"}
     assert drops2["c:0"]["dup_cluster"] == "a:3"
@@ -135,11 +138,13 @@ def test_verify_removes_lsh_false_positives_and_keep_policies(ray_local, tmp_pat
     loose = {"bands": 40, "rows": 1}
     near_dedup(files, tmp_path / "raw", DedupConfig(**loose, verify=False))
     assert set(drops_of(tmp_path / "raw")) == {"x:1", "x:3"}
-    near_dedup(files, tmp_path / "ver", DedupConfig(**loose, verify=True, keep="longest"))
-    drops = drops_of(tmp_path / "ver")
-    assert {k: v["duplicate_of"] for k, v in drops.items()} == {"x:2": "x1-near"}
-    stats = json.loads((tmp_path / "ver" / "near_dedup_stats.json").read_text())
-    assert stats["edges_rejected_by_verify"] >= 1
+    for where, limit in (("ver", 0), ("ver-in-process", 1000)):  # Ray's shuffle, then none
+        cfg = DedupConfig(**loose, verify=True, keep="longest", in_process_max_docs=limit)
+        near_dedup(files, tmp_path / where, cfg)
+        drops = drops_of(tmp_path / where)
+        assert {k: v["duplicate_of"] for k, v in drops.items()} == {"x:2": "x1-near"}
+        stats = json.loads((tmp_path / where / "near_dedup_stats.json").read_text())
+        assert stats["edges_rejected_by_verify"] >= 1
     near_dedup(files, tmp_path / "score", DedupConfig(keep="highest_score"))
     assert {k: v["duplicate_of"] for k, v in drops_of(tmp_path / "score").items()} == {"x:3": "x1"}
 
@@ -203,3 +208,37 @@ def test_against_accepts_dedup_and_run_outputs(tmp_path):
     assert index_dir(tmp_path / "run-out") == tmp_path / "run-out" / "work" / "near"
     with pytest.raises(FileNotFoundError, match="no MinHash index"):
         index_dir(tmp_path)
+
+
+def test_bands_from_ingest_are_used_only_with_the_same_parameters(corpus):
+    """Ingest's ``minhash`` column replaces shingling in near dedup, with equal decisions;
+    bands of other parameters (here another seed) are ignored, not trusted."""
+    from corpus.dedup.candidates import with_minhash
+
+    cfg = DedupConfig(verify=True)
+    tagged = []
+    for f in corpus["files"]:
+        t = pq.read_table(f)
+        t = t.append_column("drop_reason", pa.nulls(t.num_rows, pa.string()))
+        t = t.append_column("n_chars", pa.array([len(x) for x in t.column("text").to_pylist()]))
+        dest = Path(f).parent.parent / "tagged" / Path(f).name
+        dest.parent.mkdir(exist_ok=True)
+        pq.write_table(with_minhash(t, cfg), dest)
+        tagged.append(str(dest))
+    runs = {}
+    for name, files, config in (
+        ("text", corpus["files"], cfg),
+        ("ingest", tagged, cfg),
+        ("other-seed", tagged, DedupConfig(verify=True, seed=2)),
+    ):
+        out = corpus["tmp"] / name
+        near_dedup(files, out, config)
+        runs[name] = (
+            {k: v["duplicate_of"] for k, v in drops_of(out).items()},
+            json.loads((out / "near_dedup_stats.json").read_text()),
+        )
+    assert runs["text"][1]["signatures"] == "computed"
+    assert runs["ingest"][1]["signatures"] == "ingest"
+    assert runs["other-seed"][1]["signatures"] == "computed"
+    assert runs["ingest"][0] == runs["text"][0] == {"b:0": "a1", "b:1": "a5", "b:2": "a5"}
+    assert runs["ingest"][1]["candidate_edges"] == runs["text"][1]["candidate_edges"]
