@@ -23,7 +23,9 @@ RUNS_DDL = """
 CREATE TABLE IF NOT EXISTS runs (
   run_id VARCHAR PRIMARY KEY, started TIMESTAMP, finished TIMESTAMP, status VARCHAR,
   command VARCHAR, config JSON, versions JSON, counts JSON
-)"""
+);
+-- where a run's seconds went: Ray start, ingest, each global step, the ledger
+CREATE TABLE IF NOT EXISTS phases (run_id VARCHAR, ord INTEGER, phase VARCHAR, seconds DOUBLE)"""
 
 # Funnel order; stages not listed here (new ones) are appended after these.
 FUNNEL_STAGES = (
@@ -233,12 +235,19 @@ def start_run(
 
 
 def finish_run(
-    con: duckdb.DuckDBPyConnection, run_id: str, status: str, counts: dict[str, Any]
+    con: duckdb.DuckDBPyConnection,
+    run_id: str,
+    status: str,
+    counts: dict[str, Any],
+    phases: dict[str, float] | None = None,
 ) -> None:
     con.execute(
         "UPDATE runs SET finished = ?, status = ?, counts = ? WHERE run_id = ?",
         [datetime.now(UTC).replace(tzinfo=None), status, json.dumps(counts), run_id],
     )
+    rows = [(run_id, i, k, round(v, 3)) for i, (k, v) in enumerate((phases or {}).items())]
+    if rows:
+        con.executemany("INSERT INTO phases VALUES (?, ?, ?, ?)", rows)
 
 
 def mark_interrupted(con: duckdb.DuckDBPyConnection) -> int:

@@ -53,6 +53,7 @@ class RunResult:
     up_to_date: bool = False
     counts: dict[str, Any] = field(default_factory=dict)
     uploaded: dict[str, int] = field(default_factory=dict)  # by workers, to ``commit_to``
+    phases: dict[str, float] = field(default_factory=dict)  # seconds, in order (ledger ``phases``)
 
 
 def _versions() -> dict[str, str]:
@@ -159,7 +160,7 @@ def run_pipeline(
         raise
     finally:
         con = ledger.connect(layout.ledger)
-        ledger.finish_run(con, result.run_id, status, result.counts)
+        ledger.finish_run(con, result.run_id, status, result.counts, result.phases)
         con.close()
     return result
 
@@ -194,7 +195,9 @@ def _run_steps(
     result.skipped_shards = len(shards) - len(todo)
     if todo:
         _say(f"ingest: {len(todo)} shard(s) to process, {result.skipped_shards} already done")
-        result.ingested = _ingest(config, layout, todo, commit_to)
+        t = time.perf_counter()
+        result.ingested = _ingest(config, layout, todo, commit_to, result.phases)
+        result.phases["ingest"] = time.perf_counter() - t - result.phases.get("ray start", 0)
         if commit_to:  # what workers on other nodes wrote, for the global steps
             from pipelines import remote
 
@@ -231,8 +234,10 @@ def _run_steps(
             f"no documents in any input ({len(files)} file(s)); every record was rejected"
             f" (see {layout.work / 'rejects'} or rerun with --verbose)"
         )
-    tables = run_steps(config, layout, until, against)
+    tables = run_steps(config, layout, until, against, phases=result.phases)
+    t = time.perf_counter()
     build_ledger(layout, steps=tables, off=stages_off(config, until))
+    result.phases["ledger"] = time.perf_counter() - t
     result.counts = _counts(layout)
     write_json_atomic(state_file, {"fingerprint": fingerprint, "run_id": result.run_id})
 
@@ -260,14 +265,21 @@ def plan_shards(config: PipelineConfig, layout: Layout, files: list[Path]) -> li
 
 
 def _ingest(
-    config: PipelineConfig, layout: Layout, todo: list[Part], commit_to: str | None = None
+    config: PipelineConfig,
+    layout: Layout,
+    todo: list[Part],
+    commit_to: str | None = None,
+    phases: dict[str, float] | None = None,
 ) -> list[dict[str, Any]]:
     """Ingest shards as Ray tasks while this thread draws the progress line.
 
     Workers know nothing of progress: the driver counts the batch files that appear in
     each shard's temp dir (``reader.batch_size`` documents each) plus finished markers.
     """
+    t = time.perf_counter()
     _ray_init(config)
+    if phases is not None and not rb.is_local():
+        phases["ray start"] = time.perf_counter() - t
     from pipelines.remote import input_uri
 
     task = _IngestTask(str(layout.out), config.model_dump_json(), commit_to)

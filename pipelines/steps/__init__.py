@@ -8,6 +8,7 @@ ledger (``corpus.ledger``) is built from ingest's Parquet plus these tables, in 
 from __future__ import annotations
 
 import shutil
+import time
 from pathlib import Path
 
 import pyarrow.parquet as pq
@@ -52,15 +53,23 @@ def decision_tables(layout: Layout) -> list[Path]:
 
 
 def run_steps(
-    config: PipelineConfig, layout: Layout, until: str = "all", against: list[str] | None = None
+    config: PipelineConfig,
+    layout: Layout,
+    until: str = "all",
+    against: list[str] | None = None,
+    phases: dict[str, float] | None = None,
 ) -> list[Path]:
-    """Run every global step in order; return the decision tables written."""
+    """Run every global step in order; return the decision tables written. ``phases``
+    gets each step's seconds."""
     shutil.rmtree(layout.decisions_dir(), ignore_errors=True)  # a run redoes all of them
     ctx = StepContext(config, layout, until, list(against or []))
     for i, step in enumerate(STEPS):
+        t = time.perf_counter()
         path = table_path(layout, i, step)
         write_decisions(step.run(ctx), path)
         ctx.earlier.append(path)
+        if phases is not None:
+            phases[step.name] = time.perf_counter() - t
     return list(ctx.earlier)
 
 

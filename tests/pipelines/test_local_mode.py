@@ -51,3 +51,14 @@ def test_local_mode_decides_like_ray(ray_local, web_shards, tmp_path):
     assert [(o / "corpus" / parts[0][0]).read_bytes() for o in outs.values()].count(
         (outs["ray"] / "corpus" / parts[0][0]).read_bytes()
     ) == 2
+    # where each run's seconds went, one row per phase in order: Ray's start only with Ray
+    phases = {}
+    for mode, out in outs.items():
+        con = duckdb.connect(str(out / "corpus.duckdb"), read_only=True)
+        rows = con.execute("SELECT phase, seconds FROM phases ORDER BY ord").fetchall()
+        con.close()
+        assert all(s >= 0 for _, s in rows)
+        phases[mode] = [p for p, _ in rows]
+    steps = ["exact-dedup", "near-dedup", "classify", "semantic-dedup", "write", "ledger"]
+    assert phases["ray"] == ["ray start", "ingest", *steps]
+    assert phases["local"] == ["ingest", *steps]
