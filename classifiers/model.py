@@ -80,16 +80,23 @@ class EduModel:
 
     # --- features -----------------------------------------------------------
     def embedder(self, **kwargs: Any) -> Embedder:
+        """The encoder, loaded on first use with ``kwargs`` (else those of ``defer_embedder``)."""
         if self._embedder is None:
             s = self.spec
+            kwargs = {"quantize": s.quantize, **getattr(self, "_deferred", {}), **kwargs}
             self._embedder = Embedder(
                 s.encoder,
                 pooling=s.pooling,
                 max_chars=s.max_chars,
                 max_chunks=s.max_chunks,
-                **{"quantize": s.quantize, **kwargs},
+                **kwargs,
             )
         return self._embedder
+
+    def defer_embedder(self, **kwargs: Any) -> None:
+        """Load the encoder only when something is embedded, then with ``kwargs``: a
+        cascade whose student decides every document never pays the encoder's load."""
+        self._deferred = kwargs
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         return self.embedder().encode(texts)

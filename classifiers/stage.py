@@ -79,8 +79,16 @@ class EduStage(Stage):
             return
         device = worker_device(self.resources, self.cfg)
         model = load_edu_model(self.cfg.model, self.cfg.positive_label)
-        model.embedder(device=device, batch_size=self.cfg.encode_batch_size, bf16=self.cfg.bf16)
+        options = {
+            "device": device,
+            "batch_size": self.cfg.encode_batch_size,
+            "bf16": self.cfg.bf16,
+        }
         self.model = model
+        if self.cascade_on() and getattr(model, "student", None) is not None:
+            model.defer_embedder(**options)  # the teacher only for the student's unsure band
+        else:
+            model.embedder(**options)
 
     def cascade_on(self) -> bool:
         """Whether the cascade scores: as configured; ``None``: on CPU workers only."""

@@ -152,3 +152,24 @@ def test_spec_quantize_roundtrips_and_old_specs_load(tmp_path):
 
 
 SHIPPED_DIR = STATIC_DIR.parent / "edu-minilm"
+
+
+def test_cascade_stage_loads_the_teacher_only_for_the_band():
+    """With the cascade on, the encoder (torch + MiniLM, seconds per worker) loads only
+    when a document falls in the student's band, then with the stage's own options."""
+    from classifiers.config import ClassifyConfig
+    from classifiers.stage import EduStage
+
+    texts = ["Photosynthesis turns light into chemical energy in the chloroplast.", "buy now"]
+    cfg = ClassifyConfig(cascade=CascadeConfig(enabled=True, low=-1.0, high=-1.0))
+    cfg.encode_batch_size = 7
+    stage = EduStage(cfg)
+    stage.setup()
+    assert stage.score(texts).shape == (2,)
+    assert stage.model._embedder is None  # the student decided both
+    stage.cfg.cascade.low, stage.cfg.cascade.high = -1.0, 6.0  # now every text is unsure
+    teacher_scores = stage.score(texts)
+    assert stage.model._embedder is not None and stage.model._embedder.batch_size == 7
+    plain = EduStage(ClassifyConfig())
+    plain.setup()
+    np.testing.assert_allclose(teacher_scores, plain.score(texts), rtol=1e-6)
