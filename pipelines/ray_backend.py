@@ -101,13 +101,30 @@ def init(
         # ray.init installs a SIGTERM handler that exits at once; keep the caller's
         # (which turns SIGTERM into KeyboardInterrupt so the run shuts down cleanly).
         signal.signal(signal.SIGTERM, previous)
+    global _data_options
+    _data_options = {"progress": progress, "verbose": verbose}
+
+
+_data_options: dict[str, bool] | None = None  # init's, for Ray Data's context (``_data``)
+
+
+def _data():
+    """``ray.data``, configured on first use: runs that need no dataset (ingest's tasks,
+    in-process near dedup) never import it (~0.6 s and ~100 MB in the driver)."""
+    global _data_options
+    import ray.data
+
+    if _data_options is None:
+        return ray.data
+    progress, verbose = _data_options["progress"], _data_options["verbose"]
+    _data_options = None
     ctx = ray.data.DataContext.get_current()
     ctx.enable_progress_bars = progress
     ctx.print_on_execution_start = False
     ctx.verbose_stats_logs = False
     # Ray Data fails a dataset whose operators take no output for 30 min (its default);
-    # one ingest task is a whole input shard (hours for a big WARC on a small node) and
-    # Ray retries the ones that fail, so no stall timeout (1M docs in 4 parts hit it).
+    # a classify or semantic-dedup batch on a slow node can, and Ray retries failed
+    # tasks, so no stall timeout (a 1M-document run hit it).
     ctx.execution_no_progress_timeout_s = -1
     # group_map's groupby is our only key shuffle. Ray's default (SHUFFLE_V2) hash-shuffles
     # into 200 partitions through aggregator actors that are not restartable: on a small
@@ -122,6 +139,7 @@ def init(
                 and "File" not in type(handler).__name__
             ):
                 handler.setLevel(logging.ERROR)
+    return ray.data
 
 
 def _worker_env() -> dict[str, str]:
@@ -196,17 +214,13 @@ def cluster_gpus() -> int:
 def from_items(items: list[dict[str, Any]]):
     if _local:
         return inprocess.from_items(items)
-    import ray
-
-    return ray.data.from_items(items, override_num_blocks=max(1, len(items)))
+    return _data().from_items(items, override_num_blocks=max(1, len(items)))
 
 
 def read_parquet(paths: list[str], columns: list[str] | None = None):
     if _local:
         return inprocess.read_parquet(paths, columns)
-    import ray
-
-    return ray.data.read_parquet(paths, columns=columns)
+    return _data().read_parquet(paths, columns=columns)
 
 
 def select_columns(ds, columns: list[str]):
@@ -390,10 +404,9 @@ def llm_generate(
     turns a row into ``messages`` + ``sampling_params``; ``postprocess`` reads
     ``generated_text`` and token counts. Needs the ``vllm`` extra (``ray[llm]``).
     """
-    import ray
     from ray.data.llm import build_llm_processor, vLLMEngineProcessorConfig
 
     processor = build_llm_processor(
         vLLMEngineProcessorConfig(**engine_config), preprocess=preprocess, postprocess=postprocess
     )
-    return processor(ray.data.from_items(rows)).take_all()
+    return processor(_data().from_items(rows)).take_all()

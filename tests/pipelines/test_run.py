@@ -129,10 +129,11 @@ def test_new_shard_is_added_and_old_ones_skipped(ray_local, web_shards, tmp_path
 
 
 @pytest.mark.ray
-def test_long_ingest_tasks_do_not_hit_ray_datas_stall_timeout(ray_local):
-    import ray.data
+def test_long_tasks_do_not_hit_ray_datas_stall_timeout(ray_local):
+    from pipelines import ray_backend as rb
 
-    assert ray.data.DataContext.get_current().execution_no_progress_timeout_s == -1
+    # Ray Data is imported and configured on first use (rb._data), not by init
+    assert rb._data().DataContext.get_current().execution_no_progress_timeout_s == -1
 
 
 @pytest.mark.ray
