@@ -23,6 +23,25 @@ from pathlib import Path
 from datatrove.utils.lid import FT176LID
 
 
+def _xxhash32(data: str | bytes) -> int:
+    import xxhash
+
+    return xxhash.xxh32_intdigest(data.encode() if isinstance(data, str) else data)
+
+
+def _xxhash64(data: str | bytes) -> int:
+    import xxhash
+
+    return xxhash.xxh64_intdigest(data.encode() if isinstance(data, str) else data)
+
+
+def _patch_xxhash() -> None:
+    """datatrove 0.10.1 hashes ``str`` shingles; xxhash >= 4 only takes bytes."""
+    from datatrove.utils.hashes import xxhash as dt_xxhash
+
+    dt_xxhash.xxhash32, dt_xxhash.xxhash64 = _xxhash32, _xxhash64
+
+
 class LocalFT176(FT176LID):
     """FT176LID reading primer's local ``lid.176.ftz`` instead of downloading."""
 
@@ -38,6 +57,7 @@ class LocalFT176(FT176LID):
 
 
 def run(inp: Path, out: Path, workers: int) -> dict:
+    _patch_xxhash()
     from datatrove.executor import LocalPipelineExecutor
     from datatrove.pipeline.dedup.minhash import (
         MinhashConfig,

@@ -1,9 +1,13 @@
 """MinHash near-duplicate removal on Ray (wiring only; algorithms in ``corpus/dedup``).
 
-Steps, each a Ray Data operator from ``pipelines.ray_backend``:
+Steps, each a Ray Data operator from ``pipelines.ray_backend`` (run in this process for
+corpora up to ``dedup.in_process_max_docs``, where Ray Data's start-up per operation
+costs more than the work):
 
-1. ``map_tables``: shingles -> signatures -> band hashes per document, written once
-   to a scratch Parquet (``uid, id, ..., node, bands``: no text, ~200 bytes/doc).
+1. ``map_tables``: band hashes per document, written once to a scratch Parquet
+   (``uid, id, ..., node, bands``: no text, ~200 bytes/doc); read from the ``minhash``
+   column ingest computed where its parameters match, else shingles -> signatures ->
+   bands from the text.
 2. ``map_tables`` + ``group_map``: one row per (document, band), shuffled by a
    partition of ``(band, hash)``; each partition links documents that share a
    bucket. Band rows of earlier corpora (``against``) join the same shuffle.
