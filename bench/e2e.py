@@ -173,9 +173,11 @@ def _primer_counts(out: Path) -> dict:
         stages = con.execute(
             "SELECT drop_stage, count(*) FROM documents WHERE NOT kept GROUP BY 1 ORDER BY 2 DESC"
         ).fetchall()
+        phases = con.execute("SELECT phase, seconds FROM phases ORDER BY ord").fetchall()
     finally:
         con.close()
-    return {"kept": kept, "dropped_by_step": {s: n for s, n in stages}}
+    # where the run's seconds went (the ledger's phases: Ray start, ingest, each step, ledger)
+    return {"kept": kept, "dropped_by_step": dict(stages), "phases": dict(phases)}
 
 
 def run_once(system: str, inp: Path, work: Path, args) -> dict:
@@ -212,7 +214,7 @@ def run_once(system: str, inp: Path, work: Path, args) -> dict:
 def summarise(runs: list[dict], n: int) -> dict:
     walls = [r["wall_s"] for r in runs]
     med = statistics.median(walls)
-    return {
+    out = {
         "runs": len(runs),
         "wall_s": {"min": min(walls), "median": med, "max": max(walls)},
         "docs_per_s_median": round(n / med, 1),
@@ -221,6 +223,12 @@ def summarise(runs: list[dict], n: int) -> dict:
         "kept_all_runs_equal": len({r["kept"] for r in runs}) == 1,
         "dropped_by_step": runs[-1]["dropped_by_step"],
     }
+    if all("phases" in r for r in runs):  # primer: median seconds of each phase
+        out["phases_median_s"] = {
+            p: round(statistics.median(r["phases"].get(p, 0.0) for r in runs), 2)
+            for p in runs[-1]["phases"]
+        }
+    return out
 
 
 def table(res: dict) -> str:
@@ -237,6 +245,10 @@ def table(res: dict) -> str:
             f"{name:<14} {w['min']:>8.1f}s {w['median']:>8.1f}s {w['max']:>8.1f}s "
             f"{s['docs_per_s_median']:>9,.1f} {s['peak_rss_mb_max']:>7,d} MB {s['kept']:>8,d}"
         )
+    for name, s in res["systems"].items():
+        if "phases_median_s" in s:
+            phases = ", ".join(f"{p} {t:.1f}" for p, t in s["phases_median_s"].items() if t >= 0.05)
+            rows.append(f"  {name} phases (median s): {phases}")
     for k, v in res.get("ratios", {}).items():
         rows.append(f"  {k}: {v}")
     return "\n".join(rows)

@@ -54,6 +54,13 @@ class ClassifyConfig(Section):
     )
     batch_size: int = Field(256, ge=1, description="documents per batch handed to a worker")
     encode_batch_size: int = Field(64, ge=1, description="token windows per encoder forward pass")
+    in_process_max_docs: int = Field(
+        100_000,
+        ge=0,
+        description="with the cascade on CPUs, at most this many documents are scored in the "
+        "driver process (the student scores ~1,600 docs/s per core; an actor pool costs ~20 s "
+        "and ~2 GB to start); more go to the actor pool",
+    )
     gpus: float = Field(
         0, ge=0, description="GPUs per worker; 0 = auto (1 if torch sees CUDA, else CPU)"
     )

@@ -360,7 +360,9 @@ def run_tasks(
 
     Plain Ray tasks, not a Ray Data pipeline: one call per item needs no blocks or
     operators, and Ray Data's first execution in a process costs ~4 s. Tasks are
-    spread over the nodes and retried when their worker or node dies.
+    spread over the nodes and retried when their worker or node dies. A worker exits
+    after its share of the items (``max_calls``), so the stages it loaded (~0.45 GB per
+    ingest worker) do not sit idle beside the classify actors that come next.
     """
     items = list(items)
     if not items:
@@ -369,12 +371,14 @@ def run_tasks(
         return [fn(item) for item in items]
     import ray
 
-    task = ray.remote(_call).options(
+    slots = max(1, int(cluster_cpus() / max(resources.cpus, 1e-3)))  # tasks at once
+    task = ray.remote(
         num_cpus=resources.cpus,
         num_gpus=resources.gpus or 0,
         scheduling_strategy="SPREAD",
         max_retries=3,
-    )
+        max_calls=-(-len(items) // slots),  # ceil: one worker's share of the items
+    )(_call)
     fn_ref = ray.put(fn)
     return ray.get([task.remote(fn_ref, item) for item in items])
 

@@ -109,6 +109,7 @@ class Classify(Step):
             make = partial(CodeEduStage, cc.model, cfg.min_edu_score, cc.batch_size)
             resources = make().resources
         else:
+            from classifiers.model import load_edu_model
             from classifiers.stage import EduStage
 
             make = partial(EduStage, cfg, keep_embeddings=keep)
@@ -116,6 +117,24 @@ class Classify(Step):
             if not resources.gpus and not cfg.gpus and rb.cluster_gpus() > 0:
                 # The driver may have no GPU while the cluster's workers do.
                 resources = dataclasses.replace(resources, gpus=1.0)
+        # A cascade whose student decides (almost) every document is cheaper here than an
+        # actor pool's start, for corpora up to classify.in_process_max_docs.
+        in_process = (
+            profile == "web"
+            and not resources.gpus
+            and n_todo <= cfg.in_process_max_docs
+            and make().cascade_on()
+            and getattr(load_edu_model(cfg.model, cfg.positive_label), "student", None) is not None
+        )
+        with rb.in_process(in_process):
+            self._score_batch(ctx, todo, make, resources, keep)
+
+    def _score_batch(self, ctx: StepContext, todo, make, resources: Resources, keep: bool) -> None:
+        """Score ``todo`` (uids) with stages from ``make`` into a new cache batch."""
+        from pipelines import ray_backend as rb
+
+        cfg = ctx.config.classify
+        n_todo = len(todo)
         # The ingest Parquet itself, text and uid only, filtered to the documents to score.
         docs = rb.read_parquet([str(p) for p in ctx.layout.docs_files()], columns=["uid", "text"])
         docs = rb.map_tables(docs, uid_filter(todo), Resources(cpus=1, batch_size=4096))

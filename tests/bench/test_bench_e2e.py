@@ -80,3 +80,4 @@ def test_tiny_run_of_all_three_systems(shared_data, tmp_path, monkeypatch):
     assert 0 < s["datatrove"]["kept"] < 500
     assert s["primer_dedup"]["dropped_by_step"]["near-dedup"] > 0
     assert all(v["peak_rss_mb_max"] > 50 for v in s.values())
+    assert {"ingest", "near-dedup", "ledger"} <= set(s["primer_dedup"]["phases_median_s"])

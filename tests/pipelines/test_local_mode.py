@@ -62,3 +62,21 @@ def test_local_mode_decides_like_ray(ray_local, web_shards, tmp_path):
     steps = ["exact-dedup", "near-dedup", "classify", "semantic-dedup", "write", "ledger"]
     assert phases["ray"] == ["ray start", "ingest", *steps]
     assert phases["local"] == ["ingest", *steps]
+
+
+@pytest.mark.ray
+def test_cascade_scores_in_the_driver_like_the_actor_pool(ray_local, web_shards, tmp_path):
+    """With the cascade on, small corpora are scored in the driver (no actor pool start):
+    the same scores and decisions as the pool's."""
+    inputs = tuple(str(p) for p in web_shards["paths"])
+    outs = {}
+    for name, limit in (("pool", 0), ("driver", 1000)):
+        sets = ["ray.mode=ray", "classify.cascade.enabled=true"]
+        sets.append(f"classify.in_process_max_docs={limit}")
+        out = tmp_path / name
+        run_pipeline(load_config(None, sets, inputs=inputs, output=str(out)))
+        con = duckdb.connect(str(out / "corpus.duckdb"), read_only=True)
+        outs[name] = con.execute("SELECT id, kept, edu_score FROM documents ORDER BY id").fetchall()
+        con.close()
+    assert outs["driver"] == outs["pool"]
+    assert any(score is not None for _, _, score in outs["driver"])
