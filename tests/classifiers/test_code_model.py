@@ -140,3 +140,23 @@ def test_shipped_model_ranks_teaching_code_higher():
     assert model.meta["n_train"] == 800 and "cv" in model.meta
     a, b = model.predict([TEACH, PLUMB])
     assert a > b
+
+
+def test_stacked_encoder_is_one_column_and_roundtrips(tmp_path):
+    """The Gemma encoder enters as one out-of-fold ridge score; embeddings given here,
+    so no model is loaded."""
+    texts, y, groups = _data()
+    rng = np.random.default_rng(0)
+    emb = rng.normal(size=(len(texts), 16)) + np.asarray(y)[:, None]
+    spec = CodeSpec(
+        encoder="gemma-3-270m-q4_k_m/layer9",
+        stack_encoder=True,
+        head={"kind": "forest_keep", "n_estimators": 20},
+    )
+    model = CodeEduModel(spec).fit(texts, y, embeddings=emb)
+    assert model.embedder().layer == 9
+    assert model.features(texts[:2], emb[:2]).shape[1] == len(FEATURE_NAMES) + 2
+    loaded = CodeEduModel.load(model.save(tmp_path / "m"))
+    assert np.allclose(loaded.predict(texts[:3], emb[:3]), model.predict(texts[:3], emb[:3]))
+    per_fold = fold_blocks(texts, y, groups, None, folds=3, gemma=emb)
+    assert all(b["gemma"].shape == (len(texts), 1) for _, _, b in per_fold)
