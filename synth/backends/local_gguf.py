@@ -25,6 +25,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from classifiers.code.gemma import has_hf_copy, hf_copy_dir, load_hf_copy, save_hf_copy
 from synth.backends import local_ct2
 from synth.backends.base import BackendUnavailable, Generation, Messages
 from synth.config import LocalConfig
@@ -59,35 +60,6 @@ def gguf_path(cfg: LocalConfig) -> Path:
         ) from exc
     target = Path(cfg.gguf_dir) / pkg.MODEL_NAME if cfg.gguf_dir else None
     return Path(pkg.assemble(target))
-
-
-def _save_converted(tok: Any, model: Any, target: Path) -> None:
-    """Tokenizer, config and de-quantised weights in Hugging Face layout. transformers
-    refuses ``save_pretrained`` on a GGUF-loaded model, so the config is written without
-    its ``quantization_config`` and the weights go through safetensors directly."""
-    import json
-    import shutil
-
-    from safetensors.torch import save_model
-
-    tmp = target.with_name(target.name + ".tmp")
-    shutil.rmtree(tmp, ignore_errors=True)
-    tok.save_pretrained(tmp)
-    config = model.config.to_dict()
-    config.pop("quantization_config", None)
-    (tmp / "config.json").write_text(json.dumps(config))
-    save_model(model, str(tmp / "model.safetensors"))  # drops the tied embedding copy
-    shutil.rmtree(target, ignore_errors=True)
-    tmp.rename(target)
-
-
-def _load_converted(path: Path) -> tuple[Any, Any]:
-    import torch
-    from transformers import AutoModelForCausalLM, AutoTokenizer
-
-    tok = AutoTokenizer.from_pretrained(path)
-    model = AutoModelForCausalLM.from_pretrained(path, dtype=torch.float32)
-    return tok, model
 
 
 def _stderr(msg: str) -> None:
@@ -126,8 +98,8 @@ class LocalGGUFBackend:
 
     def _hf_copy(self, path: Path) -> Path:
         """The Hugging Face copy of the GGUF, made on first use (and left loaded)."""
-        converted = path.parent / f"{MODEL_NAME}-hf"
-        if (converted / "config.json").exists() and (converted / "model.safetensors").exists():
+        converted = hf_copy_dir(path)
+        if has_hf_copy(converted):
             return converted
         import torch
         from transformers import AutoModelForCausalLM, AutoTokenizer
@@ -138,7 +110,7 @@ class LocalGGUFBackend:
         self._model = AutoModelForCausalLM.from_pretrained(
             path.parent, gguf_file=path.name, dtype=torch.float32
         )
-        _save_converted(self._tok, self._model, converted)
+        save_hf_copy(self._tok, self._model, converted)
         self.log(f"local: saved {converted} in {time.perf_counter() - t:.0f} s")
         return converted
 
@@ -165,7 +137,7 @@ class LocalGGUFBackend:
                 torch.set_num_threads(self.cfg.threads)
             hf = self._hf_copy(path)
             if self._model is None:
-                self._tok, self._model = _load_converted(hf)
+                self._tok, self._model = load_hf_copy(hf)
             self._model.eval()
         self.load_s = time.perf_counter() - start
         self.log(f"local: loaded in {self.load_s:.1f} s")
