@@ -57,9 +57,8 @@ def text_bands(
 
 def bands_array(bands: np.ndarray, valid: np.ndarray) -> pa.Array:
     """``FixedSizeList<uint64>[n_bands]`` per row, null where ``valid`` is false."""
-    n, n_bands = bands.shape
     return pa.FixedSizeListArray.from_arrays(
-        pa.array(bands.ravel()), n_bands, mask=pa.array(~valid)
+        pa.array(bands.ravel()), bands.shape[1], mask=pa.array(~valid)
     )
 
 
