@@ -113,7 +113,8 @@ class Classify(Step):
             from classifiers.stage import EduStage
 
             make = partial(EduStage, cfg, keep_embeddings=keep)
-            resources = EduStage(cfg).resources
+            stage = EduStage(cfg)
+            resources = stage.resources
             if not resources.gpus and not cfg.gpus and rb.cluster_gpus() > 0:
                 # The driver may have no GPU while the cluster's workers do.
                 resources = dataclasses.replace(resources, gpus=1.0)
@@ -123,7 +124,7 @@ class Classify(Step):
             profile == "web"
             and not resources.gpus
             and n_todo <= cfg.in_process_max_docs
-            and make().cascade_on()
+            and stage.cascade_on()
             and getattr(load_edu_model(cfg.model, cfg.positive_label), "student", None) is not None
         )
         with rb.in_process(in_process):

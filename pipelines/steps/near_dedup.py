@@ -34,7 +34,8 @@ class NearDedup(Step):
         uids = ctx.survivor_uids()
         if not len(uids):
             return self.empty()
-        ctx.ray_init()
+        if ctx.against or len(uids) > ctx.config.dedup.in_process_max_docs:
+            ctx.ray_init()  # else near_dedup runs in this process: a resumed run starts no Ray
         progress = Progress("near dedup", total=len(uids))
         near_dedup(
             [str(p) for p in ctx.layout.docs_files()],
