@@ -38,12 +38,26 @@ class CascadeResult:
 
 
 def cascade_predict(
-    model: EduModel, texts: Sequence[str], low: float = DEFAULT_LOW, high: float = DEFAULT_HIGH
+    model: EduModel,
+    texts: Sequence[str],
+    low: float = DEFAULT_LOW,
+    high: float = DEFAULT_HIGH,
+    student: Sequence[float | None] | None = None,
 ) -> CascadeResult:
-    """Scores with the student, re-scoring the uncertain band ``low <= s < high`` by the teacher."""
+    """Scores with the student, re-scoring the uncertain band ``low <= s < high`` by the teacher.
+
+    ``student``: the student's scores where already known (ingest computes them; None or
+    NaN where not): only the others are predicted here.
+    """
     if model.student is None:
         raise ValueError("this model has no cascade student; retrain with --student static")
-    student = np.asarray(model.student.predict(texts)) if len(texts) else np.zeros(0)
+    if student is None:
+        student = np.asarray(model.student.predict(texts)) if len(texts) else np.zeros(0)
+    else:
+        student = np.array([np.nan if s is None else s for s in student], dtype=float)
+        miss = np.flatnonzero(np.isnan(student))
+        if len(miss):
+            student[miss] = model.student.predict([texts[i] for i in miss])
     unsure = in_band(student, low, high)
     scores = student.copy()
     idx = np.flatnonzero(unsure)

@@ -30,6 +30,11 @@ class CascadeConfig(Section):
     high: float = Field(
         3.005, description="student score at or above this: trusted as high, teacher skipped"
     )
+    in_ingest: bool = Field(
+        True,
+        description="score the student during ingest, on the ingest workers (column "
+        "edu_student): the classify step then runs only the teacher, on the unsure band",
+    )
 
 
 class ClassifyConfig(Section):

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import hashlib
+from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 from classifiers.cascade import cascade_predict
 from classifiers.config import ClassifyConfig
 from classifiers.embed import DEFAULT_MODEL, Embedder
 from classifiers.metrics import to_int
-from classifiers.model import EduModel, EduSpec, load_edu_model
+from classifiers.model import SHIPPED_MODEL, EduModel, EduSpec, load_edu_model
 from corpus.stage import Batch, Resources, Stage, alive, batch_len, mark_dropped
 
 
@@ -58,6 +61,61 @@ def worker_device(resources: Resources, cfg: ClassifyConfig) -> str:
     return device
 
 
+STUDENT_COLUMN = "edu_student"
+STUDENT_TAG_KEY = b"primer.edu_student"  # ingest Parquet metadata: whose student scored it
+
+
+@lru_cache(maxsize=8)
+def _file_digest(path: Path, size: int, mtime_ns: int) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()[:16]
+
+
+def student_tag(cfg: ClassifyConfig) -> str | None:
+    """Which cascade student ``StudentStage`` runs (a digest of the model file), or None for
+    a scorer without one (fastText, Hugging Face): stored scores are used only under the
+    same tag."""
+    path = (Path(cfg.model) if cfg.model else SHIPPED_MODEL) / "model.joblib"
+    if not path.is_file():
+        return None
+    st = path.stat()
+    return _file_digest(path, st.st_size, st.st_mtime_ns)
+
+
+class StudentStage(Stage):
+    """Adds ``edu_student``, the cascade student's score of every alive row (None for rows
+    dropped earlier); drops nothing.
+
+    Ingest runs it, so the student's cost (~3,000 docs/s per core) is spread over the
+    ingest workers while the texts are in memory; the classify step then only sends the
+    student's unsure band to the teacher (``EduStage`` reads the column).
+    """
+
+    name = "edu-student"
+
+    def __init__(self, cfg: ClassifyConfig | None = None) -> None:
+        self.cfg = cfg or ClassifyConfig()
+        self.tag = student_tag(self.cfg)
+        self.student: Any = None
+
+    def setup(self) -> None:
+        if self.student is None:
+            self.student = load_edu_model(self.cfg.model, self.cfg.positive_label).student
+            if self.student is None:
+                raise ValueError(f"classify.model {self.cfg.model}: no cascade student")
+
+    def process(self, batch: Batch) -> Batch:
+        self.setup()
+        live = [i for i, ok in enumerate(alive(batch)) if ok]
+        scores: list[float | None] = [None] * batch_len(batch)
+        if live:
+            for i, s in zip(
+                live, self.student.predict([batch["text"][i] or "" for i in live]), strict=True
+            ):
+                scores[i] = float(s)
+        batch[STUDENT_COLUMN] = scores
+        return batch
+
+
 class EduStage(Stage):
     """Adds ``edu_score`` (float, None for rows dropped earlier) and ``edu_int`` to every row.
 
@@ -98,12 +156,15 @@ class EduStage(Stage):
     def score(self, texts: list[str]):
         return self.score_and_embed(texts)[0]
 
-    def score_and_embed(self, texts: list[str]):
-        """Scores, and the shared document vectors when the teacher computed them (else None)."""
+    def score_and_embed(self, texts: list[str], student: list[float | None] | None = None):
+        """Scores, and the shared document vectors when the teacher computed them (else None).
+
+        ``student``: the cascade student's scores from ingest (``edu_student``), if known.
+        """
         assert self.model is not None
         c = self.cfg.cascade
         if self.cascade_on() and getattr(self.model, "student", None) is not None:
-            return cascade_predict(self.model, texts, c.low, c.high).scores, None
+            return cascade_predict(self.model, texts, c.low, c.high, student).scores, None
         if (
             self.keep_embeddings
             and isinstance(self.model, EduModel)
@@ -121,7 +182,11 @@ class EduStage(Stage):
         ints: list[int | None] = [None] * n
         vectors: list[list[float] | None] = [None] * n
         if live:
-            predicted, emb = self.score_and_embed([batch["text"][i] or "" for i in live])
+            known = batch.get(STUDENT_COLUMN)
+            predicted, emb = self.score_and_embed(
+                [batch["text"][i] or "" for i in live],
+                None if known is None else [known[i] for i in live],
+            )
             for i, s, k in zip(live, predicted, to_int(predicted), strict=True):
                 scores[i], ints[i] = round(float(s), 4), int(k)
             if emb is not None:

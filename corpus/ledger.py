@@ -88,7 +88,8 @@ def decisions_sql(docs: Sequence[Path], steps: Sequence[Path], with_text: bool =
     values = "".join(f"{a}.{c}, " for a, cols in zip(aliases, measured, strict=True) for c in cols)
     text = "" if with_text else "text,"
     return f"""
-      WITH d AS (SELECT COLUMNS(lambda c: c <> 'minhash')  -- ingest's band hashes: dedup only
+      -- ingest's band hashes and student scores: inputs of dedup and classify, not decisions
+      WITH d AS (SELECT COLUMNS(lambda c: c NOT IN ('minhash', 'edu_student'))
                  FROM read_parquet({_files(docs)}, union_by_name = true)){ctes}
       SELECT d.* EXCLUDE ({text} drop_stage, drop_reason),
              -- what a person needs to recognise a document in a query result

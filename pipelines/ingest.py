@@ -56,11 +56,18 @@ COLUMN_TYPES: dict[str, pa.DataType] = {
     "toxicity": pa.float64(),
     "toxicity_max": pa.float64(),
     "toxic_words": pa.int64(),
+    "edu_student": pa.float64(),  # the cascade student's score (classifiers.stage.StudentStage)
 }
 
 
-def build_stages(config: PipelineConfig, profile: str = "web") -> list[Stage]:
-    """The per-document stages, in order. Global stages (dedup, classify) run later."""
+def build_stages(
+    config: PipelineConfig, profile: str = "web", student: bool = False
+) -> list[Stage]:
+    """The per-document stages, in order. Global stages (dedup, classify) run later.
+
+    ``student``: also score web documents with the cascade's student (``edu_student``),
+    for the classify step (``pipelines.steps.classify.ingest_student``).
+    """
     stages: list[Stage] = []
     if profile == "code":
         from corpus.filters.code import CodeFilterStage
@@ -83,15 +90,19 @@ def build_stages(config: PipelineConfig, profile: str = "web") -> list[Stage]:
 
         stages.append(ToxicityStage(config.toxicity))
     stages.append(TokenStage(config.tokenizer))
+    if student and profile == "web":
+        from classifiers.stage import StudentStage
+
+        stages.append(StudentStage(config.classify))
     for stage in stages:
         stage.setup()
     return stages
 
 
 @lru_cache(maxsize=4)
-def _cached_stages(config_json: str, profile: str = "web") -> list[Stage]:
+def _cached_stages(config_json: str, profile: str = "web", student: bool = False) -> list[Stage]:
     # Ray reuses worker processes: load fastText & co once per process, not per shard.
-    return build_stages(PipelineConfig.model_validate_json(config_json), profile)
+    return build_stages(PipelineConfig.model_validate_json(config_json), profile, student)
 
 
 def to_table(batch: Batch) -> pa.Table:
@@ -154,9 +165,10 @@ def ingest_shard(
     config: PipelineConfig,
     read: Callable[[Path], Iterable[Record | Reject]] | None = None,
     part: Part | None = None,
+    student: bool = False,
 ) -> dict[str, Any]:
     """Process one input file (or ``part`` of it, ``pipelines.parts``) completely; return
-    its summary (also the marker's content).
+    its summary (also the marker's content). ``student``: see ``build_stages``.
 
     A part's documents get the same uids as unsplit (``<file key>/<position>``); only its
     work files and marker go under the part's own key.
@@ -194,7 +206,8 @@ def ingest_shard(
         records = (r for r in records if part.owns(r.position))
     start = time.perf_counter()
     key, uid_key = part.key, shard_key(path)
-    stages = _cached_stages(config.model_dump_json(), profile)
+    stages = _cached_stages(config.model_dump_json(), profile, student)
+    student_tag = next((st.tag for st in stages if st.name == "edu-student"), None)
     final = layout.docs_dir(key)
     tmp = final.with_name(final.name + ".tmp")
     shutil.rmtree(tmp, ignore_errors=True)
@@ -210,6 +223,11 @@ def ingest_shard(
         n_docs += len(batch["uid"])
         n_dropped += sum(r is not None for r in batch["drop_reason"])
         table = to_table(batch)
+        if student_tag:  # whose scores these are: classify uses them only for that model
+            from classifiers.stage import STUDENT_TAG_KEY
+
+            meta = {**(table.schema.metadata or {}), STUDENT_TAG_KEY: student_tag}
+            table = table.replace_schema_metadata(meta)
         if config.dedup.enabled:
             table = with_minhash(table, config.dedup)
         pq.write_table(table, tmp / f"batch-{i:05d}.parquet", compression="zstd")

@@ -196,7 +196,7 @@ def _run_steps(
     if todo:
         _say(f"ingest: {len(todo)} shard(s) to process, {result.skipped_shards} already done")
         t = time.perf_counter()
-        result.ingested = _ingest(config, layout, todo, commit_to, result.phases)
+        result.ingested = _ingest(config, layout, todo, commit_to, result.phases, until)
         result.phases["ingest"] = time.perf_counter() - t - result.phases.get("ray start", 0)
         if commit_to:  # what workers on other nodes wrote, for the global steps
             from pipelines import remote
@@ -270,6 +270,7 @@ def _ingest(
     todo: list[Part],
     commit_to: str | None = None,
     phases: dict[str, float] | None = None,
+    until: str = "all",
 ) -> list[dict[str, Any]]:
     """Ingest shards as Ray tasks while this thread draws the progress line.
 
@@ -281,8 +282,10 @@ def _ingest(
     if phases is not None and not rb.is_local():
         phases["ray start"] = time.perf_counter() - t
     from pipelines.remote import input_uri
+    from pipelines.steps.classify import ingest_student
 
-    task = _IngestTask(str(layout.out), config.model_dump_json(), commit_to)
+    student = ingest_student(config, until)
+    task = _IngestTask(str(layout.out), config.model_dump_json(), commit_to, student)
     items = [{**p.item(), "uri": input_uri(p.path)} for p in todo]
     box: dict[str, Any] = {}
 
@@ -353,19 +356,23 @@ class _IngestTask:
     staging dir and uploads the shard's files, marker last; the driver fetches them.
     """
 
-    def __init__(self, out: str, config_json: str, commit_to: str | None = None):
+    def __init__(
+        self, out: str, config_json: str, commit_to: str | None = None, student: bool = False
+    ):
         self.out, self.config_json, self.commit_to = out, config_json, commit_to
+        self.student = student
 
     def __call__(self, item: dict[str, Any]) -> dict[str, Any]:
         config = PipelineConfig.model_validate_json(self.config_json)
         part = Part.from_item(item)
         if not self.commit_to:
-            return ingest_shard(part.path, Layout(Path(self.out)), config, part=part)
+            layout = Layout(Path(self.out))
+            return ingest_shard(part.path, layout, config, part=part, student=self.student)
         from pipelines import remote
 
         layout = Layout(remote.output_stage(self.commit_to))
         part = replace(part, path=remote.local_input(item["path"], item["uri"]))
-        summary = ingest_shard(part.path, layout, config, part=part)
+        summary = ingest_shard(part.path, layout, config, part=part, student=self.student)
         key = summary["key"]
         out = layout.out
         shard = [*layout.docs_files_of(key), layout.rejects_file(key)]

@@ -29,6 +29,27 @@ from pipelines.steps.base import Step, StepContext, decision_table, uid_filter
 PROFILES = ("web", "code")
 
 
+def ingest_student(config, until: str) -> bool:
+    """Whether ingest should score the cascade's student (``classifiers.stage.StudentStage``):
+    the web classify step will run, with the cascade on and a scorer that has a student.
+    Decided by the driver after Ray started (a cluster's GPUs turn an automatic cascade off)."""
+    from pipelines import ray_backend as rb
+
+    cfg = config.classify
+    if until not in ("classify", "all") or not cfg.enabled or not cfg.cascade.in_ingest:
+        return False
+    if cfg.cascade.enabled is False:
+        return False
+    if cfg.cascade.enabled is None:  # on for CPU workers only (EduStage.cascade_on)
+        from classifiers.stage import stage_resources
+
+        if stage_resources(cfg).gpus or rb.cluster_gpus() > 0:
+            return False
+    from classifiers.stage import student_tag
+
+    return student_tag(cfg) is not None
+
+
 class Classify(Step):
     name = "classify"
     stages = ("classify",)
@@ -127,17 +148,22 @@ class Classify(Step):
             and stage.cascade_on()
             and getattr(load_edu_model(cfg.model, cfg.positive_label), "student", None) is not None
         )
+        columns = ["uid", "text"]
+        if profile == "web" and stage.cascade_on() and _stored_student(ctx):
+            columns.append("edu_student")  # ingest scored the student: the teacher's band is left
         with rb.in_process(in_process):
-            self._score_batch(ctx, todo, make, resources, keep)
+            self._score_batch(ctx, todo, make, resources, keep, columns)
 
-    def _score_batch(self, ctx: StepContext, todo, make, resources: Resources, keep: bool) -> None:
+    def _score_batch(
+        self, ctx: StepContext, todo, make, resources: Resources, keep: bool, columns: list[str]
+    ) -> None:
         """Score ``todo`` (uids) with stages from ``make`` into a new cache batch."""
         from pipelines import ray_backend as rb
 
         cfg = ctx.config.classify
         n_todo = len(todo)
-        # The ingest Parquet itself, text and uid only, filtered to the documents to score.
-        docs = rb.read_parquet([str(p) for p in ctx.layout.docs_files()], columns=["uid", "text"])
+        # The ingest Parquet itself, filtered to the documents to score.
+        docs = rb.read_parquet([str(p) for p in ctx.layout.docs_files()], columns=columns)
         docs = rb.map_tables(docs, uid_filter(todo), Resources(cpus=1, batch_size=4096))
         ds = rb.map_stage(docs, make, resources, n_todo)
         ds = rb.select_columns(
@@ -165,6 +191,19 @@ class Classify(Step):
         if vectors is not None:  # after the scores: a kill in between costs a re-embed only
             vectors.close()
         progress.close(f"{n_low:,} below min_edu_score {cfg.min_edu_score}")
+
+
+def _stored_student(ctx: StepContext) -> bool:
+    """Whether every ingest file holds ``edu_student`` from the configured model's student."""
+    from classifiers.stage import STUDENT_TAG_KEY, student_tag
+
+    tag = student_tag(ctx.config.classify)
+    files = ctx.layout.docs_files()
+    if tag is None or not files:
+        return False
+    return all(
+        (pq.read_schema(f).metadata or {}).get(STUDENT_TAG_KEY) == tag.encode() for f in files
+    )
 
 
 class EmbeddingWriter:

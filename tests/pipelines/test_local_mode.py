@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import duckdb
@@ -66,17 +67,71 @@ def test_local_mode_decides_like_ray(ray_local, web_shards, tmp_path):
 
 @pytest.mark.ray
 def test_cascade_scores_in_the_driver_like_the_actor_pool(ray_local, web_shards, tmp_path):
-    """With the cascade on, small corpora are scored in the driver (no actor pool start):
-    the same scores and decisions as the pool's."""
+    """With the cascade on, small corpora are scored in the driver (no actor pool start),
+    with the student's scores from ingest: the same scores and decisions as the pool's, and
+    as the driver's own student's."""
+    import pyarrow.parquet as pq
+
     inputs = tuple(str(p) for p in web_shards["paths"])
-    outs = {}
-    for name, limit in (("pool", 0), ("driver", 1000)):
+    outs, stored = {}, {}
+    variants = {"pool": (0, True), "driver": (1000, True), "no-ingest-student": (1000, False)}
+    for name, (limit, in_ingest) in variants.items():
         sets = ["ray.mode=ray", "classify.cascade.enabled=true"]
-        sets.append(f"classify.in_process_max_docs={limit}")
+        sets += [f"classify.in_process_max_docs={limit}", f"classify.cascade.in_ingest={in_ingest}"]
         out = tmp_path / name
         run_pipeline(load_config(None, sets, inputs=inputs, output=str(out)))
         con = duckdb.connect(str(out / "corpus.duckdb"), read_only=True)
         outs[name] = con.execute("SELECT id, kept, edu_score FROM documents ORDER BY id").fetchall()
+        assert "edu_student" not in {r[0] for r in con.execute("DESCRIBE documents").fetchall()}
         con.close()
-    assert outs["driver"] == outs["pool"]
+        files = sorted((out / "work" / "docs").glob("*/*.parquet"))
+        stored[name] = {"edu_student" in pq.read_schema(f).names for f in files}
+    assert outs["driver"] == outs["pool"] == outs["no-ingest-student"]
     assert any(score is not None for _, _, score in outs["driver"])
+    assert stored == {"pool": {True}, "driver": {True}, "no-ingest-student": {False}}
+
+
+@pytest.mark.ray
+def test_classify_uses_the_students_scores_from_ingest(
+    ray_local, web_shards, tmp_path, monkeypatch
+):
+    """The driver's classify never runs the student when ingest (Ray workers) stored its
+    scores, and ignores stored scores of another model (another tag)."""
+    from classifiers.static.scorer import StaticStudent
+
+    inputs = tuple(str(p) for p in web_shards["paths"])
+    sets = ["ray.mode=ray", "classify.cascade.enabled=true", "classify.in_process_max_docs=1000"]
+    ref = tmp_path / "ref"
+    run_pipeline(
+        load_config(
+            None, [*sets, "classify.cascade.in_ingest=false"], inputs=inputs, output=str(ref)
+        )
+    )
+    calls: list[int] = []
+    predict = StaticStudent.predict
+
+    def counting(self, texts):
+        calls.append(len(texts))
+        return predict(self, texts)
+
+    monkeypatch.setattr(StaticStudent, "predict", counting)  # this process only, not the workers
+    out = tmp_path / "out"
+    cfg = load_config(None, sets, inputs=inputs, output=str(out))
+    run_pipeline(cfg)
+    assert calls == []
+    query = "SELECT id, kept, edu_score FROM documents ORDER BY id"
+    scores = {}
+    for name in ("ref", "out"):
+        con = duckdb.connect(str(tmp_path / name / "corpus.duckdb"), read_only=True)
+        scores[name] = con.execute(query).fetchall()
+        con.close()
+    assert scores["out"] == scores["ref"]
+
+    shutil.rmtree(out / "work" / "edu")
+    (out / "work" / "state.json").unlink()
+    monkeypatch.setattr("classifiers.stage.student_tag", lambda cfg: "another-model")
+    run_pipeline(cfg)
+    assert sum(calls) > 0
+    con = duckdb.connect(str(out / "corpus.duckdb"), read_only=True)
+    assert con.execute(query).fetchall() == scores["ref"]
+    con.close()
