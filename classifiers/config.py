@@ -62,9 +62,11 @@ class ClassifyConfig(Section):
     in_process_max_docs: int = Field(
         100_000,
         ge=0,
-        description="with the cascade on CPUs, at most this many documents are scored in the "
-        "driver process (the student scores ~1,600 docs/s per core; an actor pool costs ~20 s "
-        "and ~2 GB to start); more go to the actor pool",
+        description="with the cascade on CPUs, at most this much work is scored in the driver "
+        "process, counted in student scores (~3,000 docs/s per core; a teacher score, for the "
+        "student's unsure band, counts 200; an actor pool costs ~20 s and ~2 GB to start); "
+        "more goes to the actor pool (0: always). Where ingest stored the student's scores, "
+        "only the band is left",
     )
     gpus: float = Field(
         0, ge=0, description="GPUs per worker; 0 = auto (1 if torch sees CUDA, else CPU)"

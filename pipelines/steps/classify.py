@@ -27,6 +27,7 @@ from pipelines.progress import Progress, say
 from pipelines.steps.base import Step, StepContext, decision_table, uid_filter
 
 PROFILES = ("web", "code")
+TEACHER_COST = 200  # one teacher score costs about as much as 200 student scores on a CPU
 
 
 def ingest_student(config, until: str) -> bool:
@@ -139,18 +140,17 @@ class Classify(Step):
             if not resources.gpus and not cfg.gpus and rb.cluster_gpus() > 0:
                 # The driver may have no GPU while the cluster's workers do.
                 resources = dataclasses.replace(resources, gpus=1.0)
-        # A cascade whose student decides (almost) every document is cheaper here than an
-        # actor pool's start, for corpora up to classify.in_process_max_docs.
-        in_process = (
-            profile == "web"
-            and not resources.gpus
-            and n_todo <= cfg.in_process_max_docs
-            and stage.cascade_on()
-            and getattr(load_edu_model(cfg.model, cfg.positive_label), "student", None) is not None
-        )
-        columns = ["uid", "text"]
-        if profile == "web" and stage.cascade_on() and _stored_student(ctx):
-            columns.append("edu_student")  # ingest scored the student: the teacher's band is left
+        in_process, columns = False, ["uid", "text"]
+        if profile == "web" and not resources.gpus and stage.cascade_on():
+            model = load_edu_model(cfg.model, cfg.positive_label)
+            if getattr(model, "student", None) is not None:
+                # A cascade whose student decides (almost) every document is cheaper here
+                # than an actor pool's start: the work is counted in student scores.
+                work = n_todo
+                if _stored_student(ctx):  # ingest scored the student: the teacher's band is left
+                    columns.append("edu_student")
+                    work = TEACHER_COST * _band_size(ctx, todo, cfg.cascade.low, cfg.cascade.high)
+                in_process = cfg.in_process_max_docs > 0 and work <= cfg.in_process_max_docs
         with rb.in_process(in_process):
             self._score_batch(ctx, todo, make, resources, keep, columns)
 
@@ -204,6 +204,17 @@ def _stored_student(ctx: StepContext) -> bool:
     return all(
         (pq.read_schema(f).metadata or {}).get(STUDENT_TAG_KEY) == tag.encode() for f in files
     )
+
+
+def _band_size(ctx: StepContext, todo: pa.Array, low: float, high: float) -> int:
+    """How many of ``todo`` the teacher will score: stored student scores in ``[low, high)``."""
+    n = 0
+    for f in ctx.layout.docs_files():
+        t = pq.read_table(f, columns=["uid", "edu_student"])
+        s = t.column("edu_student")
+        band = pc.and_(pc.greater_equal(s, low), pc.less(s, high))
+        n += pc.sum(pc.and_(band, pc.is_in(t.column("uid"), value_set=todo))).as_py() or 0
+    return n
 
 
 class EmbeddingWriter:
