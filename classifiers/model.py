@@ -23,8 +23,8 @@ from classifiers.embed import DEFAULT_MODEL, Embedder
 from classifiers.features import LexicalFeatures
 from classifiers.heads import EduHead
 from classifiers.ngram_ridge import ngram_regressor
+from classifiers.student_scores import SHIPPED_MODEL
 
-SHIPPED_MODEL = Path(__file__).resolve().parent / "models" / "edu-minilm"
 FORMAT_VERSION = 1
 
 

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import hashlib
-from functools import lru_cache
-from pathlib import Path
 from typing import Any
 
 from classifiers.cascade import cascade_predict
 from classifiers.config import ClassifyConfig
 from classifiers.embed import DEFAULT_MODEL, Embedder
 from classifiers.metrics import to_int
-from classifiers.model import SHIPPED_MODEL, EduModel, EduSpec, load_edu_model
+from classifiers.model import EduModel, EduSpec, load_edu_model
+from classifiers.student_scores import STUDENT_COLUMN, student_tag
 from corpus.stage import Batch, Resources, Stage, alive, batch_len, mark_dropped
 
 
@@ -59,26 +57,6 @@ def worker_device(resources: Resources, cfg: ClassifyConfig) -> str:
 
         torch.set_num_threads(cfg.torch_threads or max(1, int(cfg.cpus)))
     return device
-
-
-STUDENT_COLUMN = "edu_student"
-STUDENT_TAG_KEY = b"primer.edu_student"  # ingest Parquet metadata: whose student scored it
-
-
-@lru_cache(maxsize=8)
-def _file_digest(path: Path, size: int, mtime_ns: int) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()[:16]
-
-
-def student_tag(cfg: ClassifyConfig) -> str | None:
-    """Which cascade student ``StudentStage`` runs (a digest of the model file), or None for
-    a scorer without one (fastText, Hugging Face): stored scores are used only under the
-    same tag."""
-    path = (Path(cfg.model) if cfg.model else SHIPPED_MODEL) / "model.joblib"
-    if not path.is_file():
-        return None
-    st = path.stat()
-    return _file_digest(path, st.st_size, st.st_mtime_ns)
 
 
 class StudentStage(Stage):

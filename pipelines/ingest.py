@@ -224,7 +224,7 @@ def ingest_shard(
         n_dropped += sum(r is not None for r in batch["drop_reason"])
         table = to_table(batch)
         if student_tag:  # whose scores these are: classify uses them only for that model
-            from classifiers.stage import STUDENT_TAG_KEY
+            from classifiers.student_scores import STUDENT_TAG_KEY
 
             meta = {**(table.schema.metadata or {}), STUDENT_TAG_KEY: student_tag}
             table = table.replace_schema_metadata(meta)

@@ -84,8 +84,11 @@ def init(
     else:
         kwargs["num_cpus"] = num_cpus or os.cpu_count() or 1
         kwargs["include_dashboard"] = False
-        # Workers must import our packages the way the driver does.
-        kwargs["runtime_env"] = {"env_vars": _worker_env()}
+        # Workers must import our packages the way the driver does. A local instance's
+        # workers inherit this process's environment; a runtime_env would cost each new
+        # worker ~2 s of set-up (the runtime-env agent) before its first task.
+        for k, v in WORKER_ENV_DEFAULTS.items():
+            os.environ.setdefault(k, v)
     main = threading.current_thread() is threading.main_thread()
     previous = signal.getsignal(signal.SIGTERM) if main else None
     try:
@@ -142,18 +145,9 @@ def _data():
     return ray.data
 
 
-def _worker_env() -> dict[str, str]:
-    keep = (
-        "HF_HUB_OFFLINE",
-        "TRANSFORMERS_OFFLINE",
-        "PYTHONPATH",
-        "OMP_NUM_THREADS",
-        "HF_HUB_DISABLE_PROGRESS_BARS",
-    )
-    env = {k: os.environ[k] for k in keep if k in os.environ}
-    env.setdefault("HF_HUB_OFFLINE", "1")
-    env.setdefault("TOKENIZERS_PARALLELISM", "false")
-    return env
+# Set for a local instance's workers unless the user set them: models load offline, and
+# tokenizers' thread pool stays off in workers that each have one CPU.
+WORKER_ENV_DEFAULTS = {"HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
 
 
 def shutdown(wait_s: float = 5.0) -> None:

@@ -46,7 +46,7 @@ def ingest_student(config, until: str) -> bool:
 
         if stage_resources(cfg).gpus or rb.cluster_gpus() > 0:
             return False
-    from classifiers.stage import student_tag
+    from classifiers.student_scores import student_tag
 
     return student_tag(cfg) is not None
 
@@ -195,7 +195,7 @@ class Classify(Step):
 
 def _stored_student(ctx: StepContext) -> bool:
     """Whether every ingest file holds ``edu_student`` from the configured model's student."""
-    from classifiers.stage import STUDENT_TAG_KEY, student_tag
+    from classifiers.student_scores import STUDENT_TAG_KEY, student_tag
 
     tag = student_tag(ctx.config.classify)
     files = ctx.layout.docs_files()

@@ -129,7 +129,7 @@ def test_classify_uses_the_students_scores_from_ingest(
 
     shutil.rmtree(out / "work" / "edu")
     (out / "work" / "state.json").unlink()
-    monkeypatch.setattr("classifiers.stage.student_tag", lambda cfg: "another-model")
+    monkeypatch.setattr("classifiers.student_scores.student_tag", lambda cfg: "another-model")
     run_pipeline(cfg)
     assert sum(calls) > 0
     con = duckdb.connect(str(out / "corpus.duckdb"), read_only=True)
