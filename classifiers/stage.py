@@ -6,21 +6,12 @@ from typing import Any
 
 from classifiers.cascade import cascade_predict
 from classifiers.config import ClassifyConfig
+from classifiers.device import stage_resources, worker_device
 from classifiers.embed import DEFAULT_MODEL, Embedder
 from classifiers.metrics import to_int
 from classifiers.model import EduModel, EduSpec, load_edu_model
 from classifiers.student_scores import STUDENT_COLUMN, student_tag
-from corpus.stage import Batch, Resources, Stage, alive, batch_len, mark_dropped
-
-
-def cuda_available() -> bool:
-    try:
-        import torch
-
-        return bool(torch.cuda.is_available())
-    except Exception:  # a broken CUDA install must not stop a CPU run
-        return False
-
+from corpus.stage import Batch, Stage, alive, batch_len, mark_dropped
 
 # The document embedding other steps may reuse (semantic dedup): the shipped teacher's.
 SHARED_EMBEDDING = EduSpec()
@@ -37,26 +28,6 @@ def shared_embedder(**kwargs) -> Embedder:
     return Embedder(
         DEFAULT_MODEL, pooling=s.pooling, max_chars=s.max_chars, max_chunks=s.max_chunks, **kwargs
     )
-
-
-def stage_resources(cfg: ClassifyConfig) -> Resources:
-    """The classifier's worker resources (a GPU when there is one, unless configured)."""
-    return Resources(
-        cpus=cfg.cpus,
-        gpus=cfg.gpus or (1.0 if cuda_available() else 0.0),
-        concurrency=cfg.concurrency,
-        batch_size=cfg.batch_size,
-    )
-
-
-def worker_device(resources: Resources, cfg: ClassifyConfig) -> str:
-    """``cuda`` or ``cpu`` for this worker; on CPU, torch gets the configured threads."""
-    device = "cuda" if resources.gpus > 0 and cuda_available() else "cpu"
-    if device == "cpu":
-        import torch
-
-        torch.set_num_threads(cfg.torch_threads or max(1, int(cfg.cpus)))
-    return device
 
 
 class StudentStage(Stage):

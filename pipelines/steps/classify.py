@@ -42,7 +42,7 @@ def ingest_student(config, until: str) -> bool:
     if cfg.cascade.enabled is False:
         return False
     if cfg.cascade.enabled is None:  # on for CPU workers only (EduStage.cascade_on)
-        from classifiers.stage import stage_resources
+        from classifiers.device import stage_resources
 
         if stage_resources(cfg).gpus or rb.cluster_gpus() > 0:
             return False
