@@ -23,6 +23,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 from importlib import resources
+from itertools import repeat
 from pathlib import Path
 from typing import ClassVar
 from urllib.parse import urlsplit
@@ -61,9 +62,67 @@ def _lines(name: str) -> list[str]:
 
 @lru_cache(maxsize=1)
 def _model():
-    import profanity_check  # offline: the wheel carries model.joblib and vectorizer.joblib
+    """``texts -> offensive probabilities``, the same floats as ``profanity_check.predict_prob``.
 
-    return profanity_check.predict_prob
+    Only the term counting is redone here: sklearn's ``CountVectorizer`` counts in a Python
+    loop per token, the stage's largest cost. The counts are C-level (``findall``, dict
+    lookups via ``map``, ``np.unique``) and give the same sorted-index CSR matrix, which then
+    goes through the package's own ``TfidfTransformer`` and ``CalibratedClassifierCV``, so
+    the probabilities are bit-identical (tests/corpus/test_toxicity.py checks it).
+    """
+    from profanity_check import profanity_check as pc  # offline: weights in the wheel
+
+    vec = pc.vectorizer
+    plain = (
+        vec.analyzer == "word" and vec.ngram_range == (1, 1) and vec.lowercase
+        and vec.preprocessor is None and vec.tokenizer is None and not vec.strip_accents
+        and not vec.binary and vec.input == "content" and hasattr(vec, "_tfidf")
+    )  # fmt: skip
+    if not plain:  # another package version: its own (slower) path
+        return pc.predict_prob
+    import numpy as np
+    import scipy.sparse as sp
+
+    try:  # sklearn >= 1.8 hands csr_array or csr_matrix on as configured
+        from sklearn.utils import _align_api_if_sparse as align
+    except ImportError:
+
+        def align(X):
+            return X
+
+    stop = vec.get_stop_words() or ()
+    # stop words are removed before the vocabulary lookup (none is in it, but be exact)
+    lookup = {w: i for w, i in vec.vocabulary_.items() if w not in stop}
+    n_feat = len(vec.vocabulary_)
+    findall = re.compile(vec.token_pattern).findall
+
+    def counts(texts: list[str]):
+        flat: list[str] = []
+        lens = []
+        for t in texts:
+            toks = findall(t.lower())
+            flat += toks
+            lens.append(len(toks))
+        ids = np.fromiter(map(lookup.get, flat, repeat(-1)), dtype=np.int64, count=len(flat))
+        row = np.repeat(np.arange(len(texts), dtype=np.int64), lens)
+        known = ids >= 0
+        keys, values = np.unique(row[known] * n_feat + ids[known], return_counts=True)
+        rows = keys // n_feat
+        indptr = np.searchsorted(rows, np.arange(len(texts) + 1)).astype(np.int32)
+        X = sp.csr_array(
+            ((values.astype(np.intc)), (keys % n_feat).astype(np.int32), indptr),
+            shape=(len(texts), n_feat),
+            dtype=vec.dtype,
+        )
+        X.sort_indices()  # already sorted: a no-op, as in sklearn's _count_vocab
+        return align(X)
+
+    def predict_prob(texts: list[str]):
+        X = vec._tfidf.transform(counts(texts), copy=False)
+        return pc.model.predict_proba(X)[:, 1]
+
+    predict_prob.counts = counts  # for the identity test
+    return predict_prob
 
 
 _SENT = re.compile(r"(?<=[.!?])\s+|\n+")
@@ -106,7 +165,7 @@ class ToxicityScorer:
 
     def word_hits(self, text: str) -> tuple[int, int]:
         words = _WORD.findall(text.lower())
-        return sum(w in self.words for w in words), len(words)
+        return sum(map(self.words.__contains__, words)), len(words)
 
     def model_scores(self, texts: list[str]) -> list[tuple[float, float]]:
         """(offensive share of characters, max chunk probability) per text."""
