@@ -52,12 +52,26 @@ def line_verdict(line: str, cfg: C4Config) -> tuple[str | None, str]:
     return None, line
 
 
+def _phrases(cfg: C4Config) -> tuple[str, ...]:
+    """What the per-line checks look for in a line's lower case."""
+    return (
+        ("lorem ipsum",)
+        + (("javascript",) if cfg.filter_javascript else ())
+        + (_POLICY if cfg.filter_policy else ())
+    )
+
+
 def measure(view: TextView, cfg: C4Config) -> tuple[dict[str, float], str]:
     """C4's measured values and the text with failing lines removed."""
     kept: list[str] = []
     n_lines = removed = sentences = 0
     lorem = curly = False
     gap = False  # a blank line since the last kept line
+    # The phrases are ASCII and a line's lower case is a slice of the text's, so a text
+    # whose lower case holds none of them needs no per-line lower(). Not where citation
+    # removal could join "java[1]script" into one.
+    phrases = _phrases(cfg) if "[" not in view.text or not cfg.remove_citations else ()
+    look = not phrases or any(p in view.lower for p in phrases)
     for raw in view.lines:
         line = raw.strip()
         if not line:
@@ -65,7 +79,10 @@ def measure(view: TextView, cfg: C4Config) -> tuple[dict[str, float], str]:
             continue
         n_lines += 1
         why, line = line_verdict(line, cfg)
-        if why is None:
+        if why is None and not look:
+            if "{" in line:
+                curly = True
+        elif why is None:
             lower = line.lower()
             if "lorem ipsum" in lower:
                 lorem = True

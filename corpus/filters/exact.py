@@ -25,14 +25,38 @@ _NON_WORD = re.compile(r"[\W_]+")
 _SIGN = 1 << 63
 
 
-def normalize_for_exact(text: str) -> str:
+# ASCII text (a quarter of web pages) is normalised on bytes, ~4x faster: one translate
+# (letters to lower case, digits to "0", everything else to a space), then runs of "0"
+# and of spaces collapsed. NFKC is the identity on ASCII, and the ASCII \d and [\W_]
+# are exactly [0-9] and [^0-9A-Za-z]; tests compare both paths.
+_ASCII_TABLE = bytes(
+    ord(chr(c).lower()) if chr(c).isalpha() else ord("0") if chr(c).isdigit() else ord(" ")
+    for c in range(128)
+) + bytes(range(128, 256))  # never used: only ASCII text takes this path
+_ZERO_RUN = re.compile(rb"00+")
+
+
+def _normalized_bytes(text: str) -> bytes:
+    if text.isascii():
+        b = text.encode("ascii").translate(_ASCII_TABLE)
+        if b"00" in b:
+            b = _ZERO_RUN.sub(b"0", b)
+        return b" ".join(b.split())
+    return _normalize_str(text).encode("utf-8")
+
+
+def _normalize_str(text: str) -> str:
     if not unicodedata.is_normalized("NFKC", text):  # cheap check, rare rewrite
         text = unicodedata.normalize("NFKC", text)
     text = _DIGITS.sub("0", text.lower())
     return _NON_WORD.sub(" ", text).strip()
 
 
+def normalize_for_exact(text: str) -> str:
+    return _normalized_bytes(text).decode("utf-8") if text.isascii() else _normalize_str(text)
+
+
 def exact_hash(text: str) -> int:
     """xxh3-64 of the normalised UTF-8 text as a SIGNED int64 (fits Arrow/DuckDB BIGINT)."""
-    h = xxhash.xxh3_64_intdigest(normalize_for_exact(text).encode("utf-8"))
+    h = xxhash.xxh3_64_intdigest(_normalized_bytes(text))
     return h - (1 << 64) if h >= _SIGN else h
