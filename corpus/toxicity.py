@@ -60,6 +60,11 @@ def _lines(name: str) -> list[str]:
     return [w.strip().lower() for w in text.splitlines() if w.strip() and not w.startswith("#")]
 
 
+# sklearn's default token pattern (?u)\b\w\w+\b, written to start with a class that re scans
+# for in C (the \b before a word character is the lookbehind moved past it)
+_SK_TOKEN = r"\w(?<!\w\w)\w+\b"
+
+
 @lru_cache(maxsize=1)
 def _model():
     """``texts -> offensive probabilities``, the same floats as ``profanity_check.predict_prob``.
@@ -94,7 +99,8 @@ def _model():
     # stop words are removed before the vocabulary lookup (none is in it, but be exact)
     lookup = {w: i for w, i in vec.vocabulary_.items() if w not in stop}
     n_feat = len(vec.vocabulary_)
-    findall = re.compile(vec.token_pattern).findall
+    pattern = _SK_TOKEN if vec.token_pattern == r"(?u)\b\w\w+\b" else vec.token_pattern
+    findall = re.compile(pattern).findall
 
     def counts(texts: list[str]):
         flat: list[str] = []
@@ -125,7 +131,9 @@ def _model():
     return predict_prob
 
 
-_SENT = re.compile(r"(?<=[.!?])\s+|\n+")
+# Whitespace after a sentence end, or newlines: (?<=[.!?])\s+|\n+ written to start with a
+# class so that re scans for it in C (lookbehinds moved past the first character).
+_SENT = re.compile(r"\s(?:(?<=[.!?]\s)\s*|(?<=\n)\n*)")
 _WORD = re.compile(r"[a-z]+")
 
 

@@ -15,12 +15,14 @@ from __future__ import annotations
 
 import re
 import string
-from itertools import filterfalse
+from itertools import compress, filterfalse
 
 from corpus.filters.config import GopherQualityConfig
 from corpus.filters.rules import Check, TextView
 
-_SYMBOL_TOKEN = re.compile(r"(?<!\S)[^\w\s]+(?!\S)")  # a token made only of symbols
+# A token made only of symbols, (?<!\S)[^\w\s]+(?!\S) written to start with a class so that
+# re scans for it in C (the lookbehind, moved past the first character, tests the same).
+_SYMBOL_TOKEN = re.compile(r"[^\w\s](?<!\S[^\w\s])[^\w\s]*(?!\S)")
 _PUNCT_CHAR = re.compile(r"[^\w\s]")
 _ALPHA_TOKEN = re.compile(r"(?<!\S)\S*?[^\W\d_]\S*")  # a token with a letter in it
 _STRIP = string.punctuation + "“”‘’«»…–—¿¡"
@@ -67,9 +69,10 @@ def alpha_words_ratio(stats: WordStats) -> float:
     return stats.n_alpha / stats.n_tokens if stats.n_tokens else 0.0
 
 
-def stop_word_count(words: list[str], other: list[str], stop_words: frozenset[str]) -> int:
+def stop_word_count(view: TextView, other: list[str], stop_words: frozenset[str]) -> int:
     """Words equal to a stop word, ignoring case and surrounding punctuation."""
-    plain = sum(map(stop_words.__contains__, map(str.lower, words)))
+    lower, counts = view.lower_word_counts  # each distinct word looked up once
+    plain = sum(compress(counts, map(stop_words.__contains__, lower)))
     stripped = sum(1 for w in other if w.strip(_STRIP).lower() in stop_words)
     return plain + stripped
 
@@ -88,7 +91,7 @@ def measure(view: TextView, cfg: GopherQualityConfig) -> dict[str, float]:
         "gopher_bullet_lines_ratio": bullets,
         "gopher_ellipsis_lines_ratio": end_ellipsis,
         "gopher_alpha_words_ratio": alpha_words_ratio(stats),
-        "gopher_stop_words": float(stop_word_count(view.words, stats.other, stop)),
+        "gopher_stop_words": float(stop_word_count(view, stats.other, stop)),
     }
 
 
