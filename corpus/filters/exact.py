@@ -25,15 +25,19 @@ _NON_WORD = re.compile(r"[\W_]+")
 _SIGN = 1 << 63
 
 
-# ASCII text (a quarter of web pages) is normalised on bytes, ~4x faster: one translate
-# (letters to lower case, digits to "0", everything else to a space), then runs of "0"
-# and of spaces collapsed. NFKC is the identity on ASCII, and the ASCII \d and [\W_]
-# are exactly [0-9] and [^0-9A-Za-z]; tests compare both paths.
+# Faster, same result (tests compare with ``_normalize_str``): the ASCII characters, most
+# of any web page, are classified by one ``bytes.translate`` of the UTF-8 text (letters to
+# lower case, digits to "0", anything else to a space; bytes >= 0x80 kept); only the rare
+# non-ASCII characters go through re (digits to "0", non-word characters to a space).
+# Then runs of "0" and of spaces are collapsed. The ASCII \d and [\W_] are exactly [0-9]
+# and [^0-9A-Za-z], and ASCII bytes never occur inside a multi-byte UTF-8 sequence.
 _ASCII_TABLE = bytes(
     ord(chr(c).lower()) if chr(c).isalpha() else ord("0") if chr(c).isdigit() else ord(" ")
     for c in range(128)
-) + bytes(range(128, 256))  # never used: only ASCII text takes this path
+) + bytes(range(128, 256))
 _ZERO_RUN = re.compile(rb"00+")
+_NON_ASCII_NON_WORD = re.compile(r"[^\x00-\x7f\w]")
+_NON_ASCII_DIGIT = re.compile(r"[^\x00-\x7f\D]")
 
 
 def _normalized_bytes(text: str) -> bytes:
@@ -42,10 +46,18 @@ def _normalized_bytes(text: str) -> bytes:
         if b"00" in b:
             b = _ZERO_RUN.sub(b"0", b)
         return b" ".join(b.split())
-    return _normalize_str(text).encode("utf-8")
+    if not unicodedata.is_normalized("NFKC", text):  # cheap check, rare rewrite
+        text = unicodedata.normalize("NFKC", text)
+    s = text.lower().encode("utf-8").translate(_ASCII_TABLE).decode("utf-8")
+    s = _NON_ASCII_DIGIT.sub("0", _NON_ASCII_NON_WORD.sub(" ", s))
+    b = s.encode("utf-8")
+    if b"00" in b:
+        b = _ZERO_RUN.sub(b"0", b)
+    return b" ".join(b.split())  # only spaces are left of the whitespace
 
 
 def _normalize_str(text: str) -> str:
+    """The reference normalisation (``_normalized_bytes`` computes it faster)."""
     if not unicodedata.is_normalized("NFKC", text):  # cheap check, rare rewrite
         text = unicodedata.normalize("NFKC", text)
     text = _DIGITS.sub("0", text.lower())
@@ -53,7 +65,7 @@ def _normalize_str(text: str) -> str:
 
 
 def normalize_for_exact(text: str) -> str:
-    return _normalized_bytes(text).decode("utf-8") if text.isascii() else _normalize_str(text)
+    return _normalized_bytes(text).decode("utf-8")
 
 
 def exact_hash(text: str) -> int:

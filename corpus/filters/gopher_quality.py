@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 import string
-from itertools import compress, filterfalse
+from itertools import compress, filterfalse, repeat
 
 from corpus.filters.config import GopherQualityConfig
 from corpus.filters.rules import Check, TextView
@@ -73,7 +73,9 @@ def stop_word_count(view: TextView, other: list[str], stop_words: frozenset[str]
     """Words equal to a stop word, ignoring case and surrounding punctuation."""
     lower, counts = view.lower_word_counts  # each distinct word looked up once
     plain = sum(compress(counts, map(stop_words.__contains__, lower)))
-    stripped = sum(1 for w in other if w.strip(_STRIP).lower() in stop_words)
+    stripped = sum(
+        map(stop_words.__contains__, map(str.lower, map(str.strip, other, repeat(_STRIP))))
+    )
     return plain + stripped
 
 
