@@ -135,13 +135,14 @@ def _model():
 # class so that re scans for it in C (lookbehinds moved past the first character).
 _SENT = re.compile(r"\s(?:(?<=[.!?]\s)\s*|(?<=\n)\n*)")
 _WORD = re.compile(r"[a-z]+")
+_NON_LETTERS = re.compile(r"[^a-z]+")
 
 
 def chunks(text: str, size: int, limit: int) -> list[str]:
     """Sentences packed into chunks of about ``size`` characters, the first ``limit`` chars."""
     out, cur = [], ""
     for sent in _SENT.split(text[:limit]):
-        if not sent.strip():
+        if not sent or sent.isspace():  # as ``not sent.strip()``, without a copy
             continue
         if cur and len(cur) + len(sent) > size:
             out.append(cur)
@@ -169,7 +170,7 @@ class ToxicityScorer:
         labels = host.split(".")
         if any(".".join(labels[i:]) in self.domains for i in range(len(labels))):
             return True
-        return any(tok in self.url_words for tok in re.split(r"[^a-z]+", url.lower()) if tok)
+        return any(tok in self.url_words for tok in _NON_LETTERS.split(url.lower()) if tok)
 
     def word_hits(self, text: str) -> tuple[int, int]:
         words = _WORD.findall(text.lower())

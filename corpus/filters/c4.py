@@ -42,15 +42,15 @@ def sentence_count(line: str) -> int:
 
 def line_verdict(line: str, cfg: C4Config) -> tuple[str | None, str]:
     """(why the line goes or None, the line after citation removal), for one stripped line."""
-    words = line.split()
+    as_read = line  # words are counted before citation removal; split only when needed
     limit = cfg.max_word_length
-    if limit is not None and len(line) > limit and any(len(w) > limit for w in words):
+    if limit is not None and len(line) > limit and any(len(w) > limit for w in line.split()):
         return "long_word", line
     if cfg.remove_citations and "[" in line:
         line = _CITATION.sub("", line).rstrip()
     if cfg.filter_no_terminal_punct and (not line.endswith(_END_PUNCT) or line.endswith("...")):
         return "no_terminal_punct", line
-    if cfg.min_words_per_line is not None and len(words) < cfg.min_words_per_line:
+    if cfg.min_words_per_line is not None and len(as_read.split()) < cfg.min_words_per_line:
         return "few_words", line
     return None, line
 
