@@ -8,7 +8,6 @@ thresholds is what lets the ledger store the values and SQL re-threshold them.
 from __future__ import annotations
 
 import operator
-from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from functools import cached_property
@@ -35,13 +34,6 @@ class TextView:
     @cached_property
     def lower(self) -> str:
         return self.text.lower()
-
-    @cached_property
-    def lower_word_counts(self) -> tuple[list[str], list[int]]:
-        """Each distinct word lower-cased, and its count: web text repeats its words, so rules
-        that look words up case-insensitively do ~2x fewer lower() calls and lookups."""
-        counts = Counter(self.words)
-        return list(map(str.lower, counts)), list(counts.values())
 
     @cached_property
     def nonblank_lines(self) -> list[str]:

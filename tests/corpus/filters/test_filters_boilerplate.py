@@ -75,3 +75,11 @@ def test_every_signature_holds_an_anchor_word():
         assert any(a in phrase for a in _ANCHORS), phrase
         assert phrase == " ".join(phrase.lower().split())
     assert not any(c.isspace() for a in _ANCHORS for c in a)
+
+
+def test_every_legal_term_holds_a_stem():
+    # the legal-term count is skipped for texts without any stem: none may be missed
+    from corpus.filters.boilerplate import _LEGAL, _LEGAL_STEMS
+
+    for term in _LEGAL:
+        assert any(s in term for s in _LEGAL_STEMS), term
