@@ -48,7 +48,9 @@ def _normalized_bytes(text: str) -> bytes:
         return b" ".join(b.split())
     if not unicodedata.is_normalized("NFKC", text):  # cheap check, rare rewrite
         text = unicodedata.normalize("NFKC", text)
-    s = text.lower().encode("utf-8").translate(_ASCII_TABLE).decode("utf-8")
+    # surrogatepass: a lone surrogate (valid JSON) survives the round trip, then is a space
+    b = text.lower().encode("utf-8", "surrogatepass").translate(_ASCII_TABLE)
+    s = b.decode("utf-8", "surrogatepass")
     s = _NON_ASCII_DIGIT.sub("0", _NON_ASCII_NON_WORD.sub(" ", s))
     b = s.encode("utf-8")
     if b"00" in b:
