@@ -134,7 +134,7 @@ def _model():
 # Whitespace after a sentence end, or newlines: (?<=[.!?])\s+|\n+ written to start with a
 # class so that re scans for it in C (lookbehinds moved past the first character).
 _SENT = re.compile(r"\s(?:(?<=[.!?]\s)\s*|(?<=\n)\n*)")
-_WORD = re.compile(r"[a-z]+")
+_A_TO_Z_ONLY = bytes(c if 0x61 <= c <= 0x7A else 0x20 for c in range(256))
 _NON_LETTERS = re.compile(r"[^a-z]+")
 
 
@@ -157,6 +157,7 @@ class ToxicityScorer:
     def __init__(self, config: ToxicityConfig | None = None):
         self.config = config or ToxicityConfig()
         self.words = frozenset(_lines("words.txt"))
+        self._words_bytes = frozenset(w.encode("utf-8", "surrogatepass") for w in self.words)
         self.url_words = frozenset(_lines("url_words.txt"))
         domains = set(_lines("adult_domains.txt"))
         for f in self.config.domain_files:
@@ -173,8 +174,13 @@ class ToxicityScorer:
         return any(tok in self.url_words for tok in _NON_LETTERS.split(url.lower()) if tok)
 
     def word_hits(self, text: str) -> tuple[int, int]:
-        words = _WORD.findall(text.lower())
-        return sum(map(self.words.__contains__, words)), len(words)
+        """(listed words, all words): words are the runs of a-z in the lower-cased text.
+
+        Found on bytes, ~1.5x faster than ``re.findall("[a-z]+")``: in UTF-8 the bytes a-z
+        only ever stand for themselves, so mapping every other byte to a space and splitting
+        gives the same runs (surrogatepass: a lone surrogate, valid JSON, is a run break)."""
+        words = text.lower().encode("utf-8", "surrogatepass").translate(_A_TO_Z_ONLY).split()
+        return sum(map(self._words_bytes.__contains__, words)), len(words)
 
     def model_scores(self, texts: list[str]) -> list[tuple[float, float]]:
         """(offensive share of characters, max chunk probability) per text."""

@@ -74,3 +74,17 @@ def test_fast_counts_give_profanity_checks_exact_probabilities():
         np.testing.assert_array_equal(getattr(mine, a), getattr(ref, a))
     # bit-identical, not merely close: stored scores must not move
     assert fast(texts).tolist() == pc.predict_prob(texts).tolist()
+
+
+def test_word_hits_are_the_a_to_z_runs_of_the_lower_case():
+    import random
+    import re
+
+    scorer = ToxicityScorer()
+    listed = sorted(scorer.words)[:5]
+    rng = random.Random(0)
+    alphabet = list("abzAZ09 _-.\n\t\xa0éÉß東İK\ud800") + listed + [w.upper() for w in listed]
+    for _ in range(3000):
+        text = "".join(rng.choices(alphabet, k=rng.randint(0, 30)))
+        words = re.findall("[a-z]+", text.lower())
+        assert scorer.word_hits(text) == (sum(w in scorer.words for w in words), len(words))
