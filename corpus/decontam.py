@@ -46,8 +46,10 @@ def normalize_words(text: str) -> list[str]:
 
 
 def word_hashes(words: list[str]) -> np.ndarray:
-    # each distinct word hashed once: a batch of web text has ~10x fewer distinct words
-    table = {w: xxhash.xxh64_intdigest(w.encode()) for w in dict.fromkeys(words)}
+    # each distinct word hashed once (a batch of web text has ~10x fewer distinct words), in C
+    distinct = dict.fromkeys(words)
+    hashes = map(xxhash.xxh64_intdigest, map(str.encode, distinct))
+    table = dict(zip(distinct, hashes, strict=True))
     return np.fromiter(map(table.__getitem__, words), dtype=np.uint64, count=len(words))
 
 

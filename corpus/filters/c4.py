@@ -29,7 +29,10 @@ _POLICY = (
     "use of cookies",
     "use cookies",
 )
-_SENTENCE_END = re.compile(r"[.!?]+[\"'”’)\]]*(?=\s|$)")
+# Written to start with a character class: re then scans for that class in C instead of
+# trying the whole pattern at every position (same matches: X+ is XX*, and a lookbehind
+# moved past the first character tests the same characters).
+_SENTENCE_END = re.compile(r"[.!?][.!?]*[\"'”’)\]]*(?=\s|$)")  # [.!?]+[\"'”’)\]]*(?=\s|$)
 
 
 def sentence_count(line: str) -> int:
@@ -39,17 +42,26 @@ def sentence_count(line: str) -> int:
 
 def line_verdict(line: str, cfg: C4Config) -> tuple[str | None, str]:
     """(why the line goes or None, the line after citation removal), for one stripped line."""
-    words = line.split()
+    as_read = line  # words are counted before citation removal; split only when needed
     limit = cfg.max_word_length
-    if limit is not None and len(line) > limit and any(len(w) > limit for w in words):
+    if limit is not None and len(line) > limit and any(len(w) > limit for w in line.split()):
         return "long_word", line
     if cfg.remove_citations and "[" in line:
         line = _CITATION.sub("", line).rstrip()
     if cfg.filter_no_terminal_punct and (not line.endswith(_END_PUNCT) or line.endswith("...")):
         return "no_terminal_punct", line
-    if cfg.min_words_per_line is not None and len(words) < cfg.min_words_per_line:
+    if cfg.min_words_per_line is not None and len(as_read.split()) < cfg.min_words_per_line:
         return "few_words", line
     return None, line
+
+
+def _phrases(cfg: C4Config) -> tuple[str, ...]:
+    """What the per-line checks look for in a line's lower case."""
+    return (
+        ("lorem ipsum",)
+        + (("javascript",) if cfg.filter_javascript else ())
+        + (_POLICY if cfg.filter_policy else ())
+    )
 
 
 def measure(view: TextView, cfg: C4Config) -> tuple[dict[str, float], str]:
@@ -58,6 +70,11 @@ def measure(view: TextView, cfg: C4Config) -> tuple[dict[str, float], str]:
     n_lines = removed = sentences = 0
     lorem = curly = False
     gap = False  # a blank line since the last kept line
+    # The phrases are ASCII and a line's lower case is a slice of the text's, so a text
+    # whose lower case holds none of them needs no per-line lower(). Not where citation
+    # removal could join "java[1]script" into one.
+    phrases = _phrases(cfg) if "[" not in view.text or not cfg.remove_citations else ()
+    look = not phrases or any(p in view.lower for p in phrases)
     for raw in view.lines:
         line = raw.strip()
         if not line:
@@ -65,7 +82,10 @@ def measure(view: TextView, cfg: C4Config) -> tuple[dict[str, float], str]:
             continue
         n_lines += 1
         why, line = line_verdict(line, cfg)
-        if why is None:
+        if why is None and not look:
+            if "{" in line:
+                curly = True
+        elif why is None:
             lower = line.lower()
             if "lorem ipsum" in lower:
                 lorem = True

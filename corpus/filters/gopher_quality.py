@@ -15,12 +15,16 @@ from __future__ import annotations
 
 import re
 import string
-from itertools import filterfalse
+from functools import lru_cache
+from itertools import filterfalse, product, repeat
+from math import prod
 
 from corpus.filters.config import GopherQualityConfig
 from corpus.filters.rules import Check, TextView
 
-_SYMBOL_TOKEN = re.compile(r"(?<!\S)[^\w\s]+(?!\S)")  # a token made only of symbols
+# A token made only of symbols, (?<!\S)[^\w\s]+(?!\S) written to start with a class so that
+# re scans for it in C (the lookbehind, moved past the first character, tests the same).
+_SYMBOL_TOKEN = re.compile(r"[^\w\s](?<!\S[^\w\s])[^\w\s]*(?!\S)")
 _PUNCT_CHAR = re.compile(r"[^\w\s]")
 _ALPHA_TOKEN = re.compile(r"(?<!\S)\S*?[^\W\d_]\S*")  # a token with a letter in it
 _STRIP = string.punctuation + "“”‘’«»…–—¿¡"
@@ -67,10 +71,36 @@ def alpha_words_ratio(stats: WordStats) -> float:
     return stats.n_alpha / stats.n_tokens if stats.n_tokens else 0.0
 
 
+def _lower_forms(c: str) -> tuple[str, ...]:
+    """Every character whose lower case is the ASCII character ``c`` (tests check it over
+    all of Unicode: the upper case, and the Kelvin sign for "k")."""
+    return (c, c.upper(), "\u212a") if c == "k" else (c, c.upper()) if c.isalpha() else (c,)
+
+
+@lru_cache(maxsize=8)
+def case_variants(stop_words: frozenset[str]) -> frozenset[str] | None:
+    """Every word whose lower case is one of the (lower-case) ``stop_words``, so that a set
+    lookup replaces a lower() per word; None where that set is not small and exact
+    (non-ASCII stop words: multi-character and context-dependent lower cases)."""
+    out: set[str] = set()
+    for word in stop_words:
+        forms = [_lower_forms(c) for c in word]
+        if not word.isascii() or word != word.lower() or prod(map(len, forms)) > 4096:
+            return None
+        out.update(map("".join, product(*forms)))
+    return frozenset(out)
+
+
 def stop_word_count(words: list[str], other: list[str], stop_words: frozenset[str]) -> int:
     """Words equal to a stop word, ignoring case and surrounding punctuation."""
-    plain = sum(map(stop_words.__contains__, map(str.lower, words)))
-    stripped = sum(1 for w in other if w.strip(_STRIP).lower() in stop_words)
+    variants = case_variants(stop_words)
+    if variants is not None:
+        plain = sum(map(variants.__contains__, words))
+    else:
+        plain = sum(map(stop_words.__contains__, map(str.lower, words)))
+    stripped = sum(
+        map(stop_words.__contains__, map(str.lower, map(str.strip, other, repeat(_STRIP))))
+    )
     return plain + stripped
 
 

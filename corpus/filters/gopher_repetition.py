@@ -21,7 +21,7 @@ import numpy as np
 from corpus.filters.config import GopherRepetitionConfig
 from corpus.filters.rules import Check, TextView, find_duplicates
 
-_PARAGRAPH_SPLIT = re.compile(r"\n{2,}")
+_PARAGRAPH_SPLIT = re.compile(r"\n\n+")  # \n{2,}; a literal first is found by a fast scan
 _MIX = np.uint64(0x9E3779B97F4A7C15)  # odd multiplier of the rolling hash
 
 
@@ -84,14 +84,15 @@ def top_ngram_char_frac(grams: NGrams, n: int, text_len: int) -> float:
         return 0.0
     order, new = _groups(grams.hashes(n))
     starts = np.flatnonzero(new)
+    if len(starts) == len(order):
+        return 0.0  # nothing repeats (datatrove would count the first n-gram once)
     counts = np.empty_like(starts)
     counts[:-1] = starts[1:] - starts[:-1]
     counts[-1] = len(order) - starts[-1]
-    if counts.max() < 2:
-        return 0.0  # nothing repeats (datatrove would count the first n-gram once)
-    top = counts == counts.max()
-    first = order[starts[top]]
-    return float((grams.char_lengths(n, first) * counts[top]).max()) / text_len
+    most = counts.max()
+    first = order[starts[counts == most]]
+    # every top n-gram has the count ``most``: the longest of them covers the most
+    return float(grams.char_lengths(n, first).max() * most) / text_len
 
 
 def dup_ngram_char_frac(grams: NGrams, n: int, text_len: int) -> float:

@@ -32,6 +32,10 @@ class TextView:
         self.words = text.split()  # whitespace words, as in the Gopher paper
 
     @cached_property
+    def lower(self) -> str:
+        return self.text.lower()
+
+    @cached_property
     def nonblank_lines(self) -> list[str]:
         return [line for line in self.lines if line and not line.isspace()]
 

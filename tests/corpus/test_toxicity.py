@@ -54,3 +54,37 @@ def test_url_blocklist_matches_domains_and_whole_url_words():
 def test_chunks_pack_sentences():
     parts = chunks("One. Two! Three?\nFour.", size=10, limit=1000)
     assert parts == ["One. Two!", "Three?", "Four."]
+
+
+def test_fast_counts_give_profanity_checks_exact_probabilities():
+    import numpy as np
+    from profanity_check import profanity_check as pc
+    from sklearn.feature_extraction.text import CountVectorizer
+
+    from corpus.toxicity import _model
+
+    texts = [
+        CLEAN, ABUSE, "", "a", "the and of", "Ünïcödé ΣΟΦΙΑΣ straße İstanbul 東京 fuck", "x" * 50,
+        "Shut UP shut up SHUT up you_idiot idiot2 __ 12 345", "\n\t  ", ABUSE[:40] + CLEAN,
+    ]  # fmt: skip
+    fast = _model()
+    mine, ref = fast.counts(texts), CountVectorizer.transform(pc.vectorizer, texts)
+    assert type(mine) is type(ref) and mine.dtype == ref.dtype and mine.shape == ref.shape
+    for a in ("data", "indices", "indptr"):
+        np.testing.assert_array_equal(getattr(mine, a), getattr(ref, a))
+    # bit-identical, not merely close: stored scores must not move
+    assert fast(texts).tolist() == pc.predict_prob(texts).tolist()
+
+
+def test_word_hits_are_the_a_to_z_runs_of_the_lower_case():
+    import random
+    import re
+
+    scorer = ToxicityScorer()
+    listed = sorted(scorer.words)[:5]
+    rng = random.Random(0)
+    alphabet = list("abzAZ09 _-.\n\t\xa0éÉß東İK\ud800") + listed + [w.upper() for w in listed]
+    for _ in range(3000):
+        text = "".join(rng.choices(alphabet, k=rng.randint(0, 30)))
+        words = re.findall("[a-z]+", text.lower())
+        assert scorer.word_hits(text) == (sum(w in scorer.words for w in words), len(words))

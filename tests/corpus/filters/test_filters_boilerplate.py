@@ -65,3 +65,21 @@ def test_filter_stage_drops_a_licence_in_the_quality_stage():
     assert out["drop_stage"] == ["quality", None]
     assert out["drop_reason"] == ["boilerplate_licence", None]
     assert out["quality"][0]["licence_phrases"] == 3
+
+
+def test_every_signature_holds_an_anchor_word():
+    # the phrase searches are skipped for texts without any anchor: none may be missed
+    from corpus.filters.boilerplate import _ANCHORS, SIGNATURES
+
+    for phrase in SIGNATURES:
+        assert any(a in phrase for a in _ANCHORS), phrase
+        assert phrase == " ".join(phrase.lower().split())
+    assert not any(c.isspace() for a in _ANCHORS for c in a)
+
+
+def test_every_legal_term_holds_a_stem():
+    # the legal-term count is skipped for texts without any stem: none may be missed
+    from corpus.filters.boilerplate import _LEGAL, _LEGAL_STEMS
+
+    for term in _LEGAL:
+        assert any(s in term for s in _LEGAL_STEMS), term

@@ -142,3 +142,22 @@ def test_measure_all_false_stops_at_first_failing_family():
     assert "rep_dup_line_frac" in values and "gopher_words" in values
     assert "c4_lines" not in values
     assert "c4_lines" in QualityRules(FilterConfig()).assess(short).values
+
+
+def test_c4_phrases_found_without_and_with_citations():
+    # the per-line phrase checks are skipped for texts without a phrase: same result
+    cfg = FilterConfig().c4
+    ok = "This is a fine sentence with enough words in it."
+    for text, removed in (
+        (f"{ok}\nPlease enable JavaScript in your browser now.\n{ok}", 1.0),
+        (f"{ok}\nRead our Privacy Policy before you go on.\n{ok}", 1.0),
+        (f"{ok}\nPlease enable Java[1]Script in your browser now.\n{ok}", 1.0),
+        (f"{ok}\nPlease enable Java[1] script in your browser now.\n{ok}", 0.0),
+        (f"{ok}\nA {{curly}} line that has enough words here.\n{ok}", 0.0),
+    ):
+        values, _ = c4.measure(TextView(text), cfg)
+        assert values["c4_lines_removed"] == removed, text
+    values, _ = c4.measure(TextView(f"{ok}\nA {{curly}} line that has enough words here."), cfg)
+    assert values["c4_curly_bracket"] == 1.0
+    values, _ = c4.measure(TextView(f"Lorem Ipsum dolor sit amet, consectetur.\n{ok}"), cfg)
+    assert values["c4_lorem_ipsum"] == 1.0

@@ -49,3 +49,27 @@ def test_hash_is_signed_int64_and_uses_the_whole_range():
     assert all(-(2**63) <= h < 2**63 for h in hashes)
     assert any(h < 0 for h in hashes) and any(h > 0 for h in hashes)
     assert len(set(hashes)) == len(hashes)
+
+
+def test_fast_path_matches_the_regex_normalisation():
+    import random
+
+    from corpus.filters.exact import _normalize_str, _normalized_bytes
+
+    rng = random.Random(0)
+    alphabet = [chr(c) for c in range(128)] + ["00", "  ", "A1", "_9_", "\t\n"]
+    other = list("éÉßİKΣσς٣９²Ⅻﬁ\u0307\xa0\u2003\u2028’—…•©東京") + ["\x85", "e\u0301", "\ud800"]
+    texts = [
+        "",
+        " ",
+        "0",
+        "007",
+        "a_b",
+        "x 00 y",
+        "\x0b\x1c\x1f\x7f",
+        "".join(map(chr, range(128))),
+    ]
+    texts += ["".join(rng.choices(alphabet, k=rng.randint(1, 60))) for _ in range(3000)]
+    texts += ["".join(rng.choices(alphabet + other * 3, k=rng.randint(1, 60))) for _ in range(5000)]
+    for t in texts:
+        assert _normalized_bytes(t) == _normalize_str(t).encode("utf-8"), repr(t)

@@ -249,3 +249,23 @@ def test_ngram_hashing_matches_a_plain_python_reference():
             assert gopher_repetition.top_ngram_char_frac(grams, n, len(text)) == pytest.approx(
                 _reference_top(words, n) / len(text)
             )
+
+
+def test_stop_word_case_variants_are_exact():
+    import sys
+
+    from corpus.filters.gopher_quality import _lower_forms, case_variants, stop_word_count
+
+    # every character whose lower case is one ASCII character is among that one's forms
+    for cp in range(sys.maxunicode + 1):
+        low = chr(cp).lower()
+        if len(low) == 1 and low.isascii():
+            assert chr(cp) in _lower_forms(low), hex(cp)
+    for c in map(chr, range(128)):
+        assert c != c.lower() or all(f.lower() == c for f in _lower_forms(c))
+    stop = frozenset(["the", "of", "don't", "key"])
+    assert len(case_variants(stop)) == 8 + 4 + 16 + 12
+    assert case_variants(frozenset(["σου"])) is None and case_variants(frozenset(["The"])) is None
+    words = ["The", "THE", "tHe", "thé", "theme", "OF", "Don'T", "\u212aEY", "İf", "of,", "(The)"]
+    assert stop_word_count(words, ["of,", "(The)"], stop) == 6 + 2
+    assert sum(w.lower() in stop for w in words) == 6
