@@ -21,7 +21,7 @@ from __future__ import annotations
 
 # Model files pickle ``classifiers.static.StaticStudent`` / ``NgramRidge``: keep both here.
 from classifiers.static.fast_features import FAST_FEATURE_NAMES, fast_features, ngram_counts
-from classifiers.static.scorer import NgramRidge, StaticStudent
+from classifiers.static.scorer import NgramRidge, StaticStudent, StudentEnsemble
 from classifiers.static.vectors import STATIC_DIR, StaticVectors, Tokens
 
 __all__ = [
@@ -30,6 +30,7 @@ __all__ = [
     "NgramRidge",
     "StaticStudent",
     "StaticVectors",
+    "StudentEnsemble",
     "Tokens",
     "fast_features",
     "ngram_counts",

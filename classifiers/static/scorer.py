@@ -131,9 +131,42 @@ class StaticStudent(RegressorMixin, BaseEstimator):
         check_is_fitted(self, "head_")
         if len(X) == 0:
             return np.zeros(0)
-        dense, grams = self._parts(X)
+        return self._predict_parts(*self._parts(X))
+
+    def _predict_parts(self, dense: np.ndarray, grams: sp.csr_matrix) -> np.ndarray:
         feats = np.hstack([dense, self._ngram_predict(self.ngram_, grams)[:, None]])
         return np.clip(self.head_.predict(feats), 0.0, 5.0)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.string = True
+        tags.input_tags.two_d_array = False
+        return tags
+
+
+class StudentEnsemble(RegressorMixin, BaseEstimator):
+    """Mean score of fitted ``StaticStudent`` members that share one featurisation.
+
+    Members fitted to different targets (judge labels, teacher scores) and with
+    different heads err on different documents near the cut; their mean agrees
+    with the teacher's keep decision more often than any one of them (model card,
+    "Cascade student"). The words are tokenised and counted once for all members.
+    """
+
+    def __init__(self, members: Sequence[StaticStudent] = ()) -> None:
+        self.members = members
+
+    @property
+    def vectors(self) -> str | None:
+        return self.members[0].vectors
+
+    def predict(self, X: Sequence[str]) -> np.ndarray:
+        if not self.members:
+            raise ValueError("StudentEnsemble has no members")
+        if len(X) == 0:
+            return np.zeros(0)
+        dense, grams = self.members[0]._parts(X)
+        return np.mean([m._predict_parts(dense, grams) for m in self.members], axis=0)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -18,8 +18,9 @@ pytestmark = pytest.mark.shared
 
 def test_shipped_model_is_small_and_documented():
     size = sum(f.stat().st_size for f in SHIPPED_MODEL.rglob("*") if f.is_file())
-    # 6.6 MB since the retraining on 3,541 labels (the forest in the head grew with the data)
-    assert size < 8_000_000
+    # 6.6 MB since the retraining on 3,541 labels (the forest in the head grew with the data);
+    # 12.6 MB since the cascade student became a mean of four (four n-gram ridges, two boosted heads)
+    assert size < 14_000_000
     card = (SHIPPED_MODEL / "README.md").read_text()
     assert "random web" in card and "Spearman" in card
 

@@ -19,6 +19,7 @@ from classifiers.static import (
     NgramRidge,
     StaticStudent,
     StaticVectors,
+    StudentEnsemble,
     fast_features,
     ngram_counts,
 )
@@ -97,6 +98,16 @@ def test_student_learns_pickles_and_clones():
     np.testing.assert_allclose(again.predict(texts), p)
     assert clone(est).get_params() == est.get_params()
     assert est.predict([]).shape == (0,)
+
+
+def test_student_ensemble_is_the_mean_of_its_members():
+    rows = synthetic_annotations(10)
+    texts, y = [r["text"] for r in rows], np.array([r["score"] for r in rows], float)
+    members = [StaticStudent().fit(texts, y), StaticStudent(head={"kind": "ridge"}).fit(texts, y)]
+    ens = pickle.loads(pickle.dumps(StudentEnsemble(members)))
+    want = np.mean([m.predict(texts) for m in members], axis=0)
+    np.testing.assert_allclose(ens.predict(texts), want)
+    assert ens.predict([]).shape == (0,) and ens.vectors is None
 
 
 def test_linear_head_averages_ridge_and_logistic():
