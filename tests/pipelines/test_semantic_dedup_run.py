@@ -124,7 +124,7 @@ def _check(rows, funnel) -> None:
 
 
 def test_semantic_dedup_from_the_cli_with_the_classifiers_vectors(tmp_path):
-    output, rows, funnel = _run(tmp_path, "teacher")
+    output, rows, funnel = _run(tmp_path, "teacher", "classify.cascade.enabled=false")
     assert "semantic dedup: 6 document(s), 6 vector(s) from the classifier" in output
     assert "0 to embed" in output and "2 duplicate(s) at cosine > 0.95" in output
     _check(rows, funnel)
