@@ -125,10 +125,10 @@ def test_min_edu_score_is_on_the_0_5_scale():
     assert ClassifyConfig(min_edu_score=5).min_edu_score == 5
 
 
-def test_cascade_default_off_and_auto_follows_the_hardware():
-    assert CascadeConfig().enabled is False  # below the agreement bar off the labels (config.py)
-    assert not EduStage(ClassifyConfig(gpus=0)).cascade_on()
-    auto = CascadeConfig(enabled=None)
+def test_cascade_default_follows_the_hardware():
+    assert CascadeConfig().enabled is None  # on for CPU workers (agreement bar met: config.py)
+    assert not EduStage(ClassifyConfig(gpus=0, cascade=CascadeConfig(enabled=False))).cascade_on()
+    auto = CascadeConfig()
     cpu = EduStage(ClassifyConfig(gpus=0, cascade=auto))
     assert cpu.resources.gpus == 0 and cpu.cascade_on()
     assert not EduStage(ClassifyConfig(gpus=1, cascade=auto)).cascade_on()

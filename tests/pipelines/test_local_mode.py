@@ -97,8 +97,9 @@ def test_classify_uses_the_students_scores_from_ingest(
 ):
     """The driver's classify never runs the student when ingest (Ray workers) stored its
     scores, and ignores stored scores of another model (another tag)."""
-    from classifiers.static.scorer import StaticStudent
+    from classifiers.model import load_edu_model
 
+    student_cls = type(load_edu_model().student)
     inputs = tuple(str(p) for p in web_shards["paths"])
     sets = ["ray.mode=ray", "classify.cascade.enabled=true", "classify.in_process_max_docs=1000"]
     ref = tmp_path / "ref"
@@ -108,13 +109,13 @@ def test_classify_uses_the_students_scores_from_ingest(
         )
     )
     calls: list[int] = []
-    predict = StaticStudent.predict
+    predict = student_cls.predict
 
     def counting(self, texts):
         calls.append(len(texts))
         return predict(self, texts)
 
-    monkeypatch.setattr(StaticStudent, "predict", counting)  # this process only, not the workers
+    monkeypatch.setattr(student_cls, "predict", counting)  # this process only, not the workers
     out = tmp_path / "out"
     cfg = load_config(None, sets, inputs=inputs, output=str(out))
     run_pipeline(cfg)
