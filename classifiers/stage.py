@@ -75,17 +75,20 @@ class EduStage(Stage):
 
     name = "classify"
 
-    def __init__(self, cfg: ClassifyConfig | None = None, keep_embeddings: bool = False) -> None:
+    def __init__(
+        self, cfg: ClassifyConfig | None = None, keep_embeddings: bool = False, model: Any = None
+    ) -> None:
         self.cfg = cfg or ClassifyConfig()
         self.keep_embeddings = keep_embeddings
         self.resources = stage_resources(self.cfg)
         self.model: EduModel | Any = None  # or a classifiers.plugins scorer
+        self._loaded = model  # the scorer, when the caller loaded it already
 
     def setup(self) -> None:
         if self.model is not None:
             return
         device = worker_device(self.resources, self.cfg)
-        model = load_edu_model(self.cfg.model, self.cfg.positive_label)
+        model = self._loaded or load_edu_model(self.cfg.model, self.cfg.positive_label)
         options = {
             "device": device,
             "batch_size": self.cfg.encode_batch_size,

@@ -151,6 +151,11 @@ class Classify(Step):
                     columns.append("edu_student")
                     work = TEACHER_COST * _band_size(ctx, todo, cfg.cascade.low, cfg.cascade.high)
                 in_process = cfg.in_process_max_docs > 0 and work <= cfg.in_process_max_docs
+            if in_process:
+                # Nothing else runs meanwhile: the teacher may use every core of this machine.
+                cores = cfg.torch_threads or config.ray.num_cpus or os.cpu_count() or 1
+                driver_cfg = cfg.model_copy(update={"torch_threads": cores})
+                make = partial(EduStage, driver_cfg, keep_embeddings=keep, model=model)
         with rb.in_process(in_process):
             self._score_batch(ctx, todo, make, resources, keep, columns)
 
