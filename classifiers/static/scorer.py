@@ -58,8 +58,18 @@ class NgramRidge(RegressorMixin, BaseEstimator):
     def predict(self, X: sp.csr_matrix) -> np.ndarray:
         check_is_fitted(self, "coef_")
         X = sp.csr_matrix(X)
-        rows, p, w = self._weights(X)
-        return np.bincount(rows, weights=w * self.coef_[p], minlength=X.shape[0]) + self.intercept_
+        return self.predict_weights(self._weights(X), X.shape[0])
+
+    def predict_weights(self, weights: tuple[np.ndarray, np.ndarray, np.ndarray], n: int):
+        """``predict`` from ``_weights``' output: models that share columns and idf (an
+        ensemble fitted on the same texts) share it, only their coefficients differ."""
+        rows, p, w = weights
+        return np.bincount(rows, weights=w * self.coef_[p], minlength=n) + self.intercept_
+
+    def shares_weights(self, other: NgramRidge) -> bool:
+        return np.array_equal(self.columns_, other.columns_) and np.array_equal(
+            self.idf_, other.idf_
+        )
 
 
 class StaticStudent(RegressorMixin, BaseEstimator):
@@ -133,8 +143,12 @@ class StaticStudent(RegressorMixin, BaseEstimator):
             return np.zeros(0)
         return self._predict_parts(*self._parts(X))
 
-    def _predict_parts(self, dense: np.ndarray, grams: sp.csr_matrix) -> np.ndarray:
-        feats = np.hstack([dense, self._ngram_predict(self.ngram_, grams)[:, None]])
+    def _predict_parts(
+        self, dense: np.ndarray, grams: sp.csr_matrix, ngram: np.ndarray | None = None
+    ) -> np.ndarray:
+        if ngram is None:
+            ngram = self._ngram_predict(self.ngram_, grams)
+        feats = np.hstack([dense, ngram[:, None]])
         return np.clip(self.head_.predict(feats), 0.0, 5.0)
 
     def __sklearn_tags__(self):
@@ -166,7 +180,20 @@ class StudentEnsemble(RegressorMixin, BaseEstimator):
         if len(X) == 0:
             return np.zeros(0)
         dense, grams = self.members[0]._parts(X)
-        return np.mean([m._predict_parts(dense, grams) for m in self.members], axis=0)
+        grams = sp.csr_matrix(grams)
+        shared: list[tuple[NgramRidge, tuple]] = []  # n-gram weights, once per distinct idf
+        scores = []
+        for m in self.members:
+            r = m.ngram_
+            ngram = None
+            if type(m)._ngram_predict is StaticStudent._ngram_predict and isinstance(r, NgramRidge):
+                w = next((w for ref, w in shared if ref.shares_weights(r)), None)
+                if w is None:
+                    w = r._weights(grams)
+                    shared.append((r, w))
+                ngram = r.predict_weights(w, grams.shape[0])
+            scores.append(m._predict_parts(dense, grams, ngram))
+        return np.mean(scores, axis=0)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
