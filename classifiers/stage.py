@@ -34,7 +34,7 @@ class StudentStage(Stage):
     """Adds ``edu_student``, the cascade student's score of every alive row (None for rows
     dropped earlier); drops nothing.
 
-    Ingest runs it, so the student's cost (~3,000 docs/s per core) is spread over the
+    Ingest runs it, so the student's cost (~2,000-3,000 docs/s per core) is spread over the
     ingest workers while the texts are in memory; the classify step then only sends the
     student's unsure band to the teacher (``EduStage`` reads the column).
     """

@@ -1,5 +1,7 @@
 """Experiment: fit the cascade student to the teacher (keep agreement), not to the judge alone.
 
+Not a `make bench` topic (leading underscore): it needs ``--cache-dir`` and ~20 min.
+
 The shipped student is trained on the judge's labels, so it is a second label
 model whose agreement with the teacher is incidental; the cascade trusts it
 outside a tiny band, so what counts is how often its keep decision (>= 3)
@@ -21,7 +23,7 @@ everything, keep agreement with the shipped teacher on the demo sample.
 Everything slow (label and window embeddings, teacher out-of-fold and per-fold
 scores, teacher demo scores) is cached in ``--cache-dir``.
 
-Rerun: ``python -m bench.student_distill --cache-dir DIR [--variants "a=1,a=1 +U"]``;
+Rerun: ``python -m bench._student_distill --cache-dir DIR [--variants "a=1,a=1 +U"]``;
 ``--save DIR`` writes the shipped model with only its student replaced by the last variant's (shipped: ``--variants "a=0 +U,a=1 +U,a=0 +U boosting,a=1 +U boosting,mean of 4"``).
 """
 
@@ -164,7 +166,7 @@ VARIANTS = {
 
 
 def main(argv: list[str] | None = None) -> None:
-    ap = argparse.ArgumentParser(prog="python -m bench.student_distill")
+    ap = argparse.ArgumentParser(prog="python -m bench._student_distill")
     ap.add_argument("--cache-dir", required=True)
     ap.add_argument("--variants", default=None, help="comma-separated names (default: all)")
     ap.add_argument("--save", default=None, help="write the model with the last variant's student")
@@ -311,7 +313,7 @@ def save(model, out: str, name: str, y, oof, t_oof, masks) -> None:
     body, _ = metrics_sections("5-fold out-of-fold, student", y, oof, masks)
     model.meta["student_corpus"] = (
         f"static MiniLM students (classifiers.static), mean of {name!r} of "
-        "bench/student_distill.py: judge labels / teacher out-of-fold scores on the labels, "
+        "bench/_student_distill.py: judge labels / teacher out-of-fold scores on the labels, "
         "plus shared web and textbook windows scored by the teacher"
     )
     model.save(out)
