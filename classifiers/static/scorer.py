@@ -185,14 +185,11 @@ class StudentEnsemble(RegressorMixin, BaseEstimator):
         scores = []
         for m in self.members:
             r = m.ngram_
-            ngram = None
-            if type(m)._ngram_predict is StaticStudent._ngram_predict and isinstance(r, NgramRidge):
-                w = next((w for ref, w in shared if ref.shares_weights(r)), None)
-                if w is None:
-                    w = r._weights(grams)
-                    shared.append((r, w))
-                ngram = r.predict_weights(w, grams.shape[0])
-            scores.append(m._predict_parts(dense, grams, ngram))
+            w = next((w for ref, w in shared if ref.shares_weights(r)), None)
+            if w is None:
+                w = r._weights(grams)
+                shared.append((r, w))
+            scores.append(m._predict_parts(dense, grams, r.predict_weights(w, grams.shape[0])))
         return np.mean(scores, axis=0)
 
     def __sklearn_tags__(self):

@@ -43,16 +43,13 @@ _NON_ASCII_DIGIT = re.compile(r"[^\x00-\x7f\D]")
 def _normalized_bytes(text: str) -> bytes:
     if text.isascii():
         b = text.encode("ascii").translate(_ASCII_TABLE)
-        if b"00" in b:
-            b = _ZERO_RUN.sub(b"0", b)
-        return b" ".join(b.split())
-    if not unicodedata.is_normalized("NFKC", text):  # cheap check, rare rewrite
-        text = unicodedata.normalize("NFKC", text)
-    # surrogatepass: a lone surrogate (valid JSON) survives the round trip, then is a space
-    b = text.lower().encode("utf-8", "surrogatepass").translate(_ASCII_TABLE)
-    s = b.decode("utf-8", "surrogatepass")
-    s = _NON_ASCII_DIGIT.sub("0", _NON_ASCII_NON_WORD.sub(" ", s))
-    b = s.encode("utf-8")
+    else:
+        if not unicodedata.is_normalized("NFKC", text):  # cheap check, rare rewrite
+            text = unicodedata.normalize("NFKC", text)
+        # surrogatepass: a lone surrogate (valid JSON) survives the round trip, then is a space
+        b = text.lower().encode("utf-8", "surrogatepass").translate(_ASCII_TABLE)
+        s = b.decode("utf-8", "surrogatepass")
+        b = _NON_ASCII_DIGIT.sub("0", _NON_ASCII_NON_WORD.sub(" ", s)).encode("utf-8")
     if b"00" in b:
         b = _ZERO_RUN.sub(b"0", b)
     return b" ".join(b.split())  # only spaces are left of the whitespace
