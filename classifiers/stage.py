@@ -65,6 +65,11 @@ class StudentStage(Stage):
         return batch
 
 
+def edu_columns(predicted) -> tuple[list[float], list[int]]:
+    """Model scores -> the stored ``edu_score`` (4 decimals) and ``edu_int`` (0-5) values."""
+    return [round(float(s), 4) for s in predicted], [int(k) for k in to_int(predicted)]
+
+
 class EduStage(Stage):
     """Adds ``edu_score`` (float, None for rows dropped earlier) and ``edu_int`` to every row.
 
@@ -139,8 +144,8 @@ class EduStage(Stage):
                 [batch["text"][i] or "" for i in live],
                 None if known is None else [known[i] for i in live],
             )
-            for i, s, k in zip(live, predicted, to_int(predicted), strict=True):
-                scores[i], ints[i] = round(float(s), 4), int(k)
+            for i, s, k in zip(live, *edu_columns(predicted), strict=True):
+                scores[i], ints[i] = s, k
             if emb is not None:
                 for i, v in zip(live, emb, strict=True):
                     vectors[i] = v.tolist()

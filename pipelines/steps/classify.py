@@ -15,9 +15,11 @@ import dataclasses
 import os
 import uuid
 from functools import partial
+from itertools import chain
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
@@ -140,16 +142,19 @@ class Classify(Step):
             if not resources.gpus and not cfg.gpus and rb.cluster_gpus() > 0:
                 # The driver may have no GPU while the cluster's workers do.
                 resources = dataclasses.replace(resources, gpus=1.0)
-        in_process, columns = False, ["uid", "text"]
+        in_process, columns, decided = False, ["uid", "text"], None
         if profile == "web" and not resources.gpus and stage.cascade_on():
             model = load_edu_model(cfg.model, cfg.positive_label)
             if getattr(model, "student", None) is not None:
                 # A cascade whose student decides (almost) every document is cheaper here
                 # than an actor pool's start: the work is counted in student scores.
                 work = n_todo
-                if _stored_student(ctx):  # ingest scored the student: the teacher's band is left
+                if _stored_student(ctx):
+                    # ingest scored the student: its scores outside the band are final
+                    # (no text read for them), the teacher's band is left
+                    decided, todo = _student_split(ctx, todo, cfg.cascade.low, cfg.cascade.high)
                     columns.append("edu_student")
-                    work = TEACHER_COST * _band_size(ctx, todo, cfg.cascade.low, cfg.cascade.high)
+                    work = TEACHER_COST * len(todo)
                 in_process = cfg.in_process_max_docs > 0 and work <= cfg.in_process_max_docs
             if in_process:
                 # Nothing else runs meanwhile: the teacher may use every core of this machine.
@@ -157,23 +162,37 @@ class Classify(Step):
                 driver_cfg = cfg.model_copy(update={"torch_threads": cores})
                 make = partial(EduStage, driver_cfg, keep_embeddings=keep, model=model)
         with rb.in_process(in_process):
-            self._score_batch(ctx, todo, make, resources, keep, columns)
+            self._score_batch(ctx, todo, make, resources, keep, columns, decided)
 
     def _score_batch(
-        self, ctx: StepContext, todo, make, resources: Resources, keep: bool, columns: list[str]
+        self,
+        ctx: StepContext,
+        todo,
+        make,
+        resources: Resources,
+        keep: bool,
+        columns: list[str],
+        decided: pa.Table | None = None,
     ) -> None:
-        """Score ``todo`` (uids) with stages from ``make`` into a new cache batch."""
+        """Score ``todo`` (uids) with stages from ``make`` into a new cache batch, with
+        the ``decided`` scores (``uid, edu_student``: the cascade student's final ones)."""
         from pipelines import ray_backend as rb
 
         cfg = ctx.config.classify
         n_todo = len(todo)
-        # The ingest Parquet itself, filtered to the documents to score.
-        docs = rb.read_parquet([str(p) for p in ctx.layout.docs_files()], columns=columns)
-        docs = rb.map_tables(docs, uid_filter(todo), Resources(cpus=1, batch_size=4096))
-        ds = rb.map_stage(docs, make, resources, n_todo)
-        ds = rb.select_columns(
-            ds, ["uid", "edu_score", "edu_int", *(["embedding"] if keep else [])]
-        )
+        tables = []
+        if decided is not None and decided.num_rows:
+            tables.append(_decided_table(decided))
+        if n_todo:
+            # The ingest Parquet itself, filtered to the documents to score.
+            docs = rb.read_parquet([str(p) for p in ctx.layout.docs_files()], columns=columns)
+            docs = rb.map_tables(docs, uid_filter(todo), Resources(cpus=1, batch_size=4096))
+            ds = rb.map_stage(docs, make, resources, n_todo)
+            ds = rb.select_columns(
+                ds, ["uid", "edu_score", "edu_int", *(["embedding"] if keep else [])]
+            )
+            tables = chain(tables, rb.iter_batches(ds, batch_size=None))
+        n_todo += decided.num_rows if decided is not None else 0
         name = f"batch-{uuid.uuid4().hex[:8]}"
         batch_dir = ctx.layout.work / "edu" / name
         tmp = batch_dir.with_name(batch_dir.name + ".tmp")
@@ -184,8 +203,8 @@ class Classify(Step):
         # scores ~10 docs/s per core, hours for a big run.
         progress = Progress("classify", total=n_todo)
         n_low = 0
-        for i, table in enumerate(rb.iter_batches(ds, batch_size=None)):
-            if vectors is not None:
+        for i, table in enumerate(tables):
+            if vectors is not None and "embedding" in table.column_names:
                 vectors.write(table.select(["uid", "embedding"]))
                 table = table.drop_columns(["embedding"])
             pq.write_table(table, tmp / f"part-{i:05d}.parquet")
@@ -211,15 +230,39 @@ def _stored_student(ctx: StepContext) -> bool:
     )
 
 
-def _band_size(ctx: StepContext, todo: pa.Array, low: float, high: float) -> int:
-    """How many of ``todo`` the teacher will score: stored student scores in ``[low, high)``."""
-    n = 0
-    for f in ctx.layout.docs_files():
-        t = pq.read_table(f, columns=["uid", "edu_student"])
-        s = t.column("edu_student")
-        band = pc.and_(pc.greater_equal(s, low), pc.less(s, high))
-        n += pc.sum(pc.and_(band, pc.is_in(t.column("uid"), value_set=todo))).as_py() or 0
-    return n
+def _student_split(
+    ctx: StepContext, todo: pa.Array, low: float, high: float
+) -> tuple[pa.Table, pa.Array]:
+    """``todo`` split by the stored student scores: (``uid, edu_student`` of the documents
+    the student decides, outside ``[low, high)``; the uids left to the teacher)."""
+    from classifiers.cascade import in_band
+
+    files = [str(p) for p in ctx.layout.docs_files()]
+    con = duckdb.connect()
+    try:
+        con.register("todo", pa.table({"uid": todo}))
+        t = con.sql(
+            f"SELECT uid, edu_student FROM read_parquet({files!r}) SEMI JOIN todo USING (uid)"
+        ).to_arrow_table()
+    finally:
+        con.close()
+    s = t.column("edu_student").to_numpy(zero_copy_only=False)  # a missing score is NaN
+    unsure = pa.array(np.isnan(s) | in_band(s, low, high))
+    return t.filter(pc.invert(unsure)), t.column("uid").filter(unsure).combine_chunks()
+
+
+def _decided_table(decided: pa.Table) -> pa.Table:
+    """The cache rows of scores the student decided, as the classify stage stores them."""
+    from classifiers.stage import edu_columns
+
+    scores, ints = edu_columns(decided.column("edu_student").to_numpy(zero_copy_only=False))
+    return pa.table(
+        {
+            "uid": decided.column("uid"),
+            "edu_score": pa.array(scores, pa.float64()),
+            "edu_int": pa.array(ints, pa.int64()),
+        }
+    )
 
 
 class EmbeddingWriter:

@@ -136,3 +136,35 @@ def test_classify_uses_the_students_scores_from_ingest(
     con = duckdb.connect(str(out / "corpus.duckdb"), read_only=True)
     assert con.execute(query).fetchall() == scores["ref"]
     con.close()
+
+
+def test_the_teacher_sees_only_the_students_band(web_shards, tmp_path, monkeypatch):
+    """With the student's scores from ingest, classify hands the teacher only the survivors
+    in the band; the others keep the student's score (4 decimals), read without their text."""
+    from classifiers.model import EduModel
+
+    seen: list[str] = []
+    predict = EduModel.predict
+
+    def counting(self, texts, *args, **kwargs):
+        seen.extend(texts)
+        return predict(self, texts, *args, **kwargs)
+
+    monkeypatch.setattr(EduModel, "predict", counting)
+    out = tmp_path / "out"
+    band = ["classify.cascade.low=2.5", "classify.cascade.high=2.9"]
+    sets = ["ray.mode=local", "classify.cascade.enabled=true", *band]
+    inputs = tuple(str(p) for p in web_shards["paths"])
+    run_pipeline(load_config(None, sets, inputs=inputs, output=str(out)))
+    con = duckdb.connect()
+    rows = con.execute(
+        f"""ATTACH '{out / "corpus.duckdb"}' AS l (READ_ONLY);
+        SELECT w.edu_student, d.edu_score, w.text
+        FROM read_parquet('{out}/work/docs/*/*.parquet') w JOIN l.documents d USING (uid)
+        WHERE d.kept OR d.drop_stage = 'classify'"""
+    ).fetchall()
+    con.close()
+    in_band = [text for s, _, text in rows if 2.5 <= s < 2.9]
+    assert in_band and len(in_band) < len(rows)
+    assert sorted(seen) == sorted(in_band)
+    assert all(score == round(s, 4) for s, score, _ in rows if not 2.5 <= s < 2.9)
