@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pickle
+
 import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -10,7 +12,7 @@ import pytest
 from pipelines import steps
 from pipelines.config import load_config
 from pipelines.layout import Layout
-from pipelines.steps.base import Step, StepContext, decision_table, write_decisions
+from pipelines.steps.base import Step, StepContext, decision_table, uid_filter, write_decisions
 from tests.pipelines.steps.conftest import write_docs
 
 
@@ -98,3 +100,13 @@ def test_a_new_step_is_one_class_and_one_line(tmp_path, monkeypatch):
         "classify",
     ]
     assert dict(funnel)["semantic-dedup"] == 1
+
+
+def test_uid_filter_keeps_the_listed_uids_and_pickles_without_its_set():
+    keep = uid_filter(pa.array(["a/1", "b/2"]))
+    table = pa.table({"uid": ["a/0", "a/1", None, "b/2"], "x": [0, 1, 2, 3]})
+    assert keep(table).column("x").to_pylist() == [1, 3]
+    assert keep._set == {"a/1", "b/2"}  # built once, on first use
+    copy = pickle.loads(pickle.dumps(keep))
+    assert copy._set is None and copy(table).column("x").to_pylist() == [1, 3]
+    assert keep(table.slice(0, 0)).num_rows == 0
