@@ -61,3 +61,32 @@ def test_no_cache_no_scores(tmp_path):
     write_docs(layout, [{"id": "a", "text": "a"}])
     table = Classify().run(StepContext(load_config(), layout, until="dedup"))
     assert table.num_rows == 0 and "edu_score" in table.column_names
+
+
+def _stored_student(tmp_path, scores: list[float | None]) -> StepContext:
+    """Ingest output with the shipped student's scores (``edu_student``) and its tag."""
+    from classifiers.student_scores import STUDENT_TAG_KEY, student_tag
+
+    layout = Layout(tmp_path)
+    write_docs(
+        layout, [{"id": f"d{i}", "text": "t", "edu_student": s} for i, s in enumerate(scores)]
+    )
+    f = layout.docs_dir("in-0") / "part-0.parquet"
+    cfg = load_config()
+    tag = student_tag(cfg.classify)
+    pq.write_table(pq.read_table(f).replace_schema_metadata({STUDENT_TAG_KEY: tag}), f)
+    return StepContext(cfg, layout)
+
+
+def test_the_students_band_goes_to_the_teacher_the_rest_is_decided(tmp_path):
+    from pipelines.steps.classify import _decided_table, _student_split
+
+    ctx = _stored_student(tmp_path, [1.23456, 2.999, None, 4.5, 3.0])
+    todo = pa.array(["in-0/0", "in-0/1", "in-0/2", "in-0/3"])  # in-0/4: not to score
+    decided, band = _student_split(ctx, todo, 2.9, 3.1)
+    assert sorted(band.to_pylist()) == ["in-0/1", "in-0/2"]  # unsure, or no stored score
+    rows = sorted(_decided_table(decided).to_pylist(), key=lambda r: r["uid"])
+    assert rows == [
+        {"uid": "in-0/0", "edu_score": 1.2346, "edu_int": 1},
+        {"uid": "in-0/3", "edu_score": 4.5, "edu_int": 5},
+    ]
