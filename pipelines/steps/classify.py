@@ -242,7 +242,8 @@ def _student_split(
     try:
         con.register("todo", pa.table({"uid": todo}))
         t = con.sql(
-            f"SELECT uid, edu_student FROM read_parquet({files!r}) SEMI JOIN todo USING (uid)"
+            f"SELECT uid, edu_student FROM read_parquet({files!r}, union_by_name = true) "
+            "SEMI JOIN todo USING (uid)"
         ).to_arrow_table()
     finally:
         con.close()
