@@ -19,6 +19,8 @@ each as its own process tree (peak RSS sampled over it, ``bench/_rss.py``):
      (``bench/_datatrove.py``);
   c. ``primer run`` (the full default pipeline: + edu classify), ``--full-set`` overrides.
 
+``--stages N`` also times each per-document stage on the first N documents, in this
+process (``--systems ''`` for that alone).
 Writes ``bench/results/e2e.json``. ``python -m bench e2e --docs 20000 --repeats 3``.
 """
 
@@ -280,6 +282,12 @@ def main(argv: list[str] | None = None) -> None:
     )
     ap.add_argument("--set", action="append", default=[], help="primer --set for both primer runs")
     ap.add_argument("--full-set", action="append", default=[], help="primer --set, full run only")
+    ap.add_argument(
+        "--stages",
+        type=int,
+        default=0,
+        help="also time each per-document stage in this process on the first N documents",
+    )
     ap.add_argument("--output", type=Path, default=RESULTS / "e2e.json")
     args = ap.parse_args(argv)
     if not SHARED.is_dir():
@@ -297,6 +305,9 @@ def main(argv: list[str] | None = None) -> None:
         "cpu_count": os.cpu_count(),
         "loadavg_start": [round(x, 1) for x in os.getloadavg()],
     }
+    if args.stages:
+        res["stage_cpu_s"] = stage_costs(sorted((inp / "docs").iterdir())[0], args.stages)
+        print(f"  CPU s per stage, first {args.stages} docs: {json.dumps(res['stage_cpu_s'])}")
     runs: dict[str, list[dict]] = {s: [] for s in systems}
     with tempfile.TemporaryDirectory(prefix="primer-e2e-") as tmp:
         for rep in range(args.repeats):
@@ -307,7 +318,44 @@ def main(argv: list[str] | None = None) -> None:
                 _write(
                     res, runs, args
                 )  # after every run: a long benchmark cut short keeps its runs
+    _write(res, runs, args)
     print(table(res))
+
+
+def stage_costs(path: Path, n: int) -> dict[str, float]:
+    """CPU seconds of each part of ingest (as ``pipelines.ingest.ingest_shard`` runs it,
+    with the cascade student) over the first ``n`` documents of ``path``, in this process."""
+    import itertools
+    import time
+
+    import pyarrow.parquet as pq
+
+    from corpus.dedup.candidates import with_minhash
+    from corpus.readers.inputs import read_path
+    from pipelines.config import PipelineConfig
+    from pipelines.ingest import _batches, _rows, build_stages, to_table
+
+    cfg = PipelineConfig()
+    stages = build_stages(cfg, "web", student=True)
+    cost = dict.fromkeys(["read", *(st.name for st in stages), "arrow + minhash + parquet"], 0.0)
+    records = itertools.islice(read_path(path), n)
+    batches = _batches(_rows(path, "k", records, []), cfg.reader.batch_size)
+    with tempfile.TemporaryDirectory() as tmp:
+        while True:
+            t = time.process_time()
+            batch = next(batches, None)
+            cost["read"] += time.process_time() - t
+            if batch is None:
+                break
+            for st in stages:
+                t = time.process_time()
+                batch = st.process(batch)  # the first batch also pays each stage's set-up
+                cost[st.name] += time.process_time() - t
+            t = time.process_time()
+            pq.write_table(with_minhash(to_table(batch), cfg.dedup), Path(tmp) / "b.parquet")
+            cost["arrow + minhash + parquet"] += time.process_time() - t
+    cost["total"] = sum(cost.values())
+    return {k: round(v, 2) for k, v in cost.items()}
 
 
 def _write(res: dict, runs: dict[str, list[dict]], args) -> None:

@@ -63,6 +63,15 @@ def test_build_input_writes_files_once(pool, tmp_path, monkeypatch):
     assert parts[0].stat().st_mtime_ns == stamp
 
 
+def test_stage_costs_time_every_ingest_stage(pool, tmp_path, monkeypatch):
+    monkeypatch.setattr(e2e, "load_pool", lambda: pool)
+    path, _ = e2e.build_input(200, 0, 1, root=tmp_path)
+    cost = e2e.stage_costs(path / "docs" / "part-000.jsonl.gz", 120)
+    stages = {"filters", "decontam", "pii", "toxicity", "tokens", "edu-student"}
+    assert stages <= set(cost) and cost["filters"] > 0 and cost["edu-student"] > 0
+    assert cost["total"] == pytest.approx(sum(v for k, v in cost.items() if k != "total"), abs=0.1)
+
+
 @pytest.mark.slow
 def test_tiny_run_of_all_three_systems(shared_data, tmp_path, monkeypatch):
     pytest.importorskip("datatrove")
