@@ -140,7 +140,7 @@ def test_classify_uses_the_students_scores_from_ingest(
 
 def test_the_teacher_sees_only_the_students_band(web_shards, tmp_path, monkeypatch):
     """With the student's scores from ingest, classify hands the teacher only the survivors
-    in the band; the others keep the student's score (4 decimals), read without their text."""
+    in the band; the others keep the student's score (4 decimals)."""
     from classifiers.model import EduModel
 
     seen: list[str] = []
