@@ -11,8 +11,9 @@ costs more than the work):
 2. ``map_tables`` + ``group_map``: one row per (document, band), shuffled by a
    partition of ``(band, hash)``; each partition links documents that share a
    bucket. Band rows of earlier corpora (``against``) join the same shuffle.
-3. Optional ``verify``: candidate documents' shingles are recomputed and shuffled
-   by edge id; edges below ``threshold`` true Jaccard are dropped.
+3. Optional ``verify``: candidate documents' shingles are recomputed and shuffled,
+   once per document, to the partition of its candidate graph component; edges
+   below ``threshold`` true Jaccard are dropped.
 4. Driver: union-find over the candidate edges only (node ids compacted), then
    the keep policy; the attributes of candidate nodes come from a streaming scan
    of the scratch. Memory is O(candidate nodes + edges), reported as
@@ -56,7 +57,7 @@ from corpus.dedup.candidates import band_rows as _band_rows
 from corpus.dedup.clusters import resolve
 from corpus.dedup.code_tokens import profile_columns
 from corpus.dedup.config import DedupConfig
-from corpus.dedup.verify import edge_jaccards, edge_shingle_rows, incidence
+from corpus.dedup.verify import Slots, edge_jaccards, edge_partitions, slot_rows
 from corpus.stage import Resources
 from pipelines import ray_backend as rb
 
@@ -230,10 +231,11 @@ def _candidate_edges(doc_files: list[str], old_files: list[str], parts: int, cfg
 
 def _verify(files: list[str], edges, parts: int, cfg: DedupConfig, stats: dict, keep=None):
     a, b = edges
-    csr = incidence(a, b)
+    slots = Slots.build(a, b, edge_partitions(a, b, parts))
+    stats["verify_slots"] = len(slots.node)
     rows = rb.map_tables(
         rb.read_parquet(files, columns=["uid", "text", *profile_columns(files)]),
-        lambda t: edge_shingle_rows(keep(t) if keep else t, csr, cfg.ngram, parts),
+        lambda t: slot_rows(keep(t) if keep else t, slots, cfg.ngram),
         Resources(cpus=1, batch_size=cfg.batch_size),
     )
     result = _collect(rb.group_map(rows, "part", edge_jaccards))

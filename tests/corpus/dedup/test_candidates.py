@@ -1,7 +1,9 @@
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pytest
 
+from corpus.dedup import verify
 from corpus.dedup.candidates import (
     OLD_SALT,
     band_rows,
@@ -12,7 +14,8 @@ from corpus.dedup.candidates import (
 )
 from corpus.dedup.clusters import keep_order, resolve
 from corpus.dedup.config import DedupConfig
-from corpus.dedup.verify import edge_jaccards, edge_shingle_rows, incidence
+from corpus.dedup.shingles import jaccard, shingle_set
+from corpus.dedup.verify import Slots, edge_jaccards, edge_partitions, slot_rows
 
 
 def rows(band, h, node, old=None) -> pa.Table:
@@ -151,18 +154,64 @@ def test_resolve_rejects_edges_to_unknown_nodes():
         )
 
 
+def _jaccards(uids, texts, a, b, partitions, min_split=4096):
+    slots = Slots.build(a, b, edge_partitions(a, b, partitions, min_split))
+    rows = slot_rows(pa.table({"uid": uids, "text": texts}), slots, ngram=1)
+    out = {}
+    for p in set(rows.column("part").to_pylist()):
+        t = edge_jaccards(rows.filter(pc.equal(rows.column("part"), p)))
+        out.update(zip(*[t.column(c).to_pylist() for c in ("edge", "jaccard")], strict=True))
+    return rows, out
+
+
 def test_verification_rows_and_jaccard():
     texts = ["a b c d e f g h i j", "a b c d e f g h i k", "x y z"]
     uids = ["u0", "u1", "u2"]
     node = node_ids(uids)
     a, b = np.array([node[0], node[0]]), np.array([node[1], node[2]])
-    csr = incidence(a, b)
-    t = edge_shingle_rows(pa.table({"uid": uids, "text": texts}), csr, ngram=1, partitions=3)
-    assert sorted(t.column("edge").to_pylist()) == [0, 0, 1, 1]
-    j = dict(
-        zip(*[edge_jaccards(t).column(c).to_pylist() for c in ("edge", "jaccard")], strict=True)
-    )
+    rows, j = _jaccards(uids, texts, a, b, partitions=3)
+    # One component: each document's shingles travel once, edges ride with the first end.
+    assert rows.num_rows == 3
+    assert sorted(sum(rows.column("edge").to_pylist(), [])) == [0, 1]
     assert j == pytest.approx({0: 9 / 11, 1: 0.0})
     # A document outside the candidate set contributes nothing.
-    none = edge_shingle_rows(pa.table({"uid": ["zz"], "text": ["q"]}), csr, 1, 3)
+    slots = Slots.build(a, b, edge_partitions(a, b, 3))
+    none = slot_rows(pa.table({"uid": ["zz"], "text": ["q"]}), slots, 1)
     assert none.num_rows == 0
+
+
+def test_verification_matches_pairwise_jaccard_when_components_are_split():
+    rng = np.random.default_rng(3)
+    words = [f"w{i}" for i in range(40)]
+    texts = [" ".join(rng.choice(words, size=rng.integers(0, 30))) for _ in range(60)]
+    uids = [f"u{i}" for i in range(60)]
+    node = node_ids(uids)
+    i, k = rng.integers(0, 60, 300), rng.integers(0, 60, 300)
+    i, k = i[i != k], k[i != k]
+    a, b = node[i], node[k]
+    # One big component over 7 partitions: spread by edge, so documents get several slots.
+    assert len(np.unique(edge_partitions(a, b, 7))) == 1
+    assert len(np.unique(edge_partitions(a, b, 7, min_split=8))) > 1
+    rows, j = _jaccards(uids, texts, a, b, partitions=7, min_split=8)
+    assert rows.num_rows > 60
+    sets = [shingle_set(t, 1) for t in texts]
+    assert j == pytest.approx(
+        {e: jaccard(sets[x], sets[y]) for e, (x, y) in enumerate(zip(i, k, strict=True))}
+    )
+
+
+def test_edge_partitions_keep_small_components_whole():
+    a = np.array([1, 2, 10, 11, 20], np.uint64)
+    b = np.array([2, 3, 11, 12, 21], np.uint64)
+    part = edge_partitions(a, b, 3, min_split=2)
+    assert part[0] == part[1] and part[2] == part[3]
+
+
+def test_intersections_in_chunks(monkeypatch):
+    monkeypatch.setattr(verify, "_QUERY_CHUNK", 3)
+    values = np.array([1, 2, 3, 2, 3, 4, 5, 9], np.uint64)
+    offsets = np.array([0, 3, 7, 7, 8])  # {1,2,3} {2,3,4,5} {} {9}
+    got = verify.intersections(
+        values, offsets, np.array([0, 1, 2, 3, 0]), np.array([1, 0, 1, 3, 3])
+    )
+    assert got.tolist() == [2, 2, 0, 1, 0]
