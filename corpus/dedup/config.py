@@ -42,10 +42,11 @@ class DedupConfig(Section):
     )
     batch_size: int = Field(1024, ge=1, description="Documents per signature task batch.")
     in_process_max_docs: int = Field(
-        200_000,
+        1_000_000,
         ge=0,
-        description="Near dedup of at most this many documents runs in the driver process "
-        "(Ray Data's start per operation costs more than the work); larger corpora shuffle on Ray.",
+        description="Near dedup of at most this many documents runs in the driver process, its "
+        "shuffles spilled to disk by key (Ray Data's start per operation costs more than the "
+        "work); larger corpora shuffle on Ray.",
     )
     semantic: SemanticDedupConfig = Field(
         default_factory=SemanticDedupConfig,
