@@ -130,7 +130,7 @@ def group_map(ds: Dataset, key: str, fn: Callable[[pa.Table], pa.Table]) -> Data
                             w.close()  # another schema (a null-typed column): a new file
                             w = None
                         if w is None:
-                            path = os.path.join(tmp, f"{len(writers)}-{len(files.get(k, []))}")
+                            path = os.path.join(tmp, str(sum(map(len, files.values()))))
                             files.setdefault(k, []).append(path)
                             w = pa.ipc.new_stream(path, rows.schema)
                             writers[k] = (rows.schema, w)
@@ -139,7 +139,10 @@ def group_map(ds: Dataset, key: str, fn: Callable[[pa.Table], pa.Table]) -> Data
                 for _, w in writers.values():
                     w.close()
             for k in sorted(files):
-                tables = [pa.ipc.open_stream(pa.OSFile(f)).read_all() for f in files[k]]
+                tables = []
+                for f in files[k]:
+                    with pa.OSFile(f) as src:
+                        tables.append(pa.ipc.open_stream(src).read_all())
                 yield fn(pa.concat_tables(tables, promote_options="default"))
 
     return Dataset(make)
