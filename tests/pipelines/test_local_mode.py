@@ -168,3 +168,26 @@ def test_the_teacher_sees_only_the_students_band(web_shards, tmp_path, monkeypat
     assert in_band and len(in_band) < len(rows)
     assert sorted(seen) == sorted(in_band)
     assert all(score == round(s, 4) for s, score, _ in rows if not 2.5 <= s < 2.9)
+
+
+@pytest.mark.ray
+@pytest.mark.parametrize("extra_cpus", [0, 4], ids=["one-machine", "cluster"])
+def test_over_the_limit_a_pool_only_where_it_adds_cores(
+    ray_local, web_shards, tmp_path, monkeypatch, extra_cpus
+):
+    """Past ``classify.in_process_max_docs`` the band goes to an actor pool only when the
+    Ray cluster has more CPUs than this machine: on one machine a pool runs on the same
+    cores, with a start and a model per actor."""
+    import os
+
+    from pipelines import ray_backend as rb
+
+    modes: list[bool] = []
+    real = rb.in_process
+    monkeypatch.setattr(rb, "in_process", lambda flag: modes.append(flag) or real(flag))
+    monkeypatch.setattr(rb, "cluster_cpus", lambda: (os.cpu_count() or 1) + extra_cpus)
+    sets = ["ray.mode=ray", "classify.cascade.enabled=true", "classify.in_process_max_docs=1"]
+    sets += ["classify.cascade.low=0", "classify.cascade.high=5"]  # every document in the band
+    inputs = tuple(str(p) for p in web_shards["paths"])
+    run_pipeline(load_config(None, sets, inputs=inputs, output=str(tmp_path / "out")))
+    assert modes[-1] is (extra_cpus == 0)  # classify's is the last step to choose
