@@ -66,8 +66,9 @@ class ClassifyConfig(Section):
         description="with the cascade on CPUs, at most this much work is scored in the driver "
         "process, counted in student scores (~3,000 docs/s per core; a teacher score, for the "
         "student's unsure band, counts 200; an actor pool costs ~20 s and ~2 GB to start); "
-        "more goes to the actor pool if the Ray cluster has more CPUs than this machine (0: "
-        "always). Where ingest stored the student's scores, only the band is left",
+        "more goes to the actor pool (0: always). Where ingest stored the student's scores, "
+        "only the band is left, scored here at any size unless the Ray cluster has more CPUs "
+        "than this machine",
     )
     gpus: float = Field(
         0, ge=0, description="GPUs per worker; 0 = auto (1 if torch sees CUDA, else CPU)"

@@ -155,12 +155,12 @@ class Classify(Step):
                     decided, todo = _student_split(ctx, todo, cfg.cascade.low, cfg.cascade.high)
                     columns.append("edu_student")
                     work = TEACHER_COST * len(todo)
-                # On one machine a pool adds no cores, only a start and a model per actor
-                # (at 1M documents: ~600 band documents, two 0.95 GB actors).
-                one_machine = rb.cluster_cpus() <= (os.cpu_count() or 1)
-                in_process = cfg.in_process_max_docs > 0 and (
-                    work <= cfg.in_process_max_docs or one_machine
-                )
+                    # Only the teacher is left, and in the driver it uses every core: on one
+                    # machine a pool adds no cores, only a start and a model per actor (at
+                    # 1M documents: ~600 band documents, two 0.95 GB actors).
+                    if rb.cluster_cpus() <= (os.cpu_count() or 1):
+                        work = min(work, cfg.in_process_max_docs)
+                in_process = cfg.in_process_max_docs > 0 and work <= cfg.in_process_max_docs
             if in_process:
                 # Nothing else runs meanwhile: the teacher may use every core of this machine.
                 cores = cfg.torch_threads or config.ray.num_cpus or os.cpu_count() or 1

@@ -171,13 +171,18 @@ def test_the_teacher_sees_only_the_students_band(web_shards, tmp_path, monkeypat
 
 
 @pytest.mark.ray
-@pytest.mark.parametrize("extra_cpus", [0, 4], ids=["one-machine", "cluster"])
+@pytest.mark.parametrize(
+    "extra_cpus, in_ingest, driver",
+    [(0, True, True), (4, True, False), (0, False, False)],
+    ids=["one-machine", "cluster", "student-not-stored"],
+)
 def test_over_the_limit_a_pool_only_where_it_adds_cores(
-    ray_local, web_shards, tmp_path, monkeypatch, extra_cpus
+    ray_local, web_shards, tmp_path, monkeypatch, extra_cpus, in_ingest, driver
 ):
-    """Past ``classify.in_process_max_docs`` the band goes to an actor pool only when the
-    Ray cluster has more CPUs than this machine: on one machine a pool runs on the same
-    cores, with a start and a model per actor."""
+    """Past ``classify.in_process_max_docs`` the teacher's band (the student's scores
+    stored by ingest) goes to an actor pool only when the Ray cluster has more CPUs than
+    this machine: on one machine a pool runs on the same cores, with a start and a model
+    per actor. Without stored scores the student's work is counted and goes to the pool."""
     import os
 
     from pipelines import ray_backend as rb
@@ -188,6 +193,7 @@ def test_over_the_limit_a_pool_only_where_it_adds_cores(
     monkeypatch.setattr(rb, "cluster_cpus", lambda: (os.cpu_count() or 1) + extra_cpus)
     sets = ["ray.mode=ray", "classify.cascade.enabled=true", "classify.in_process_max_docs=1"]
     sets += ["classify.cascade.low=0", "classify.cascade.high=5"]  # every document in the band
+    sets += [f"classify.cascade.in_ingest={in_ingest}"]
     inputs = tuple(str(p) for p in web_shards["paths"])
     run_pipeline(load_config(None, sets, inputs=inputs, output=str(tmp_path / "out")))
-    assert modes[-1] is (extra_cpus == 0)  # classify's is the last step to choose
+    assert modes[-1] is driver  # classify's is the last step to choose
