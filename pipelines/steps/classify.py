@@ -148,7 +148,7 @@ class Classify(Step):
             if getattr(model, "student", None) is not None:
                 # A cascade whose student decides (almost) every document is cheaper here
                 # than an actor pool's start: the work is counted in student scores.
-                work = n_todo
+                work, any_size = n_todo, False
                 if _stored_student(ctx):
                     # ingest scored the student: its scores outside the band are final
                     # (no text read for them), the teacher's band is left
@@ -158,9 +158,10 @@ class Classify(Step):
                     # Only the teacher is left, and in the driver it uses every core: on one
                     # machine a pool adds no cores, only a start and a model per actor (at
                     # 1M documents: ~600 band documents, two 0.95 GB actors).
-                    if rb.cluster_cpus() <= (os.cpu_count() or 1):
-                        work = min(work, cfg.in_process_max_docs)
-                in_process = cfg.in_process_max_docs > 0 and work <= cfg.in_process_max_docs
+                    any_size = rb.cluster_cpus() <= (os.cpu_count() or 1)
+                in_process = cfg.in_process_max_docs > 0 and (
+                    any_size or work <= cfg.in_process_max_docs
+                )
             if in_process:
                 # Nothing else runs meanwhile: the teacher may use every core of this machine.
                 cores = cfg.torch_threads or config.ray.num_cpus or os.cpu_count() or 1
