@@ -118,12 +118,13 @@ def edge_jaccards(table: pa.Table) -> pa.Table:
         return EDGE_JACCARD_SCHEMA.empty_table()
     node = table.column("node").to_numpy()
     by_node = np.argsort(node)
+    sorted_node = node[by_node]
     edge_list = table.column("edge").combine_chunks()
     edge = edge_list.flatten().to_numpy()
     first = np.repeat(np.arange(table.num_rows), np.diff(edge_list.offsets.to_numpy()))
     other = table.column("other").combine_chunks().flatten().to_numpy()
-    pos = np.minimum(np.searchsorted(node[by_node], other), len(node) - 1)
-    found = node[by_node][pos] == other  # else the other end is an earlier corpus's
+    pos = np.minimum(np.searchsorted(sorted_node, other), len(node) - 1)
+    found = sorted_node[pos] == other  # else the other end is an earlier corpus's
     edge, first, second = edge[found], first[found], by_node[pos[found]]
     sets = table.column("shingles").combine_chunks()
     offsets = sets.offsets.to_numpy().astype(np.int64)
