@@ -45,6 +45,11 @@ def lang_reason(
     return None
 
 
+def _measured(reason: str, cfg: FilterConfig) -> bool:
+    """Whether the rules measure a document language ID dropped for ``reason``."""
+    return cfg.measure_all and (cfg.measure_other_languages or not reason.startswith("lang:"))
+
+
 class FilterStage(Stage):
     name: ClassVar[str] = "filters"
     resources = Resources(cpus=1.0, batch_size=512)
@@ -90,7 +95,7 @@ class FilterStage(Stage):
             dropped, why = [], []
             for i in live:
                 langid_dropped = reason_of[i] is not None
-                if langid_dropped and not cfg.measure_all:
+                if langid_dropped and not _measured(reason_of[i], cfg):
                     continue
                 result = self.rules.assess(texts[i])
                 quality[i] = result.values

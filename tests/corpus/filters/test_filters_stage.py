@@ -64,8 +64,8 @@ def test_columns_and_drops(stage):
     # every alive non-empty doc has every value; dropped-before and empty docs have none
     keys = set(out["quality"][0])
     assert {"gopher_words", "rep_dup_5_gram_frac", "c4_lines_removed", "fw_newline_ratio"} <= keys
-    assert set(out["quality"][1]) == keys  # measured even though langid dropped it
-    assert out["quality"][2] is None and out["quality"][6] is None
+    # not measured: another language (measure_other_languages), empty, dropped before
+    assert out["quality"][1] is None and out["quality"][2] is None and out["quality"][6] is None
     # C4 removed the navigation line from the kept doc, and the hash is of the final text
     assert out["quality"][5]["c4_lines_removed"] == 1
     assert out["text"][5] == GOOD_TEXT
@@ -86,6 +86,19 @@ def test_config_languages_and_score(stage):
     strict._lid = stage._lid
     out = strict.process(make_batch(["The cat. A dog. Some words here, and there."]))
     assert out["drop_reason"] == ["low_lang_score"]
+
+
+def test_langid_drops_measured_in_a_kept_language_or_when_asked(stage):
+    keys = set(stage.process(make_batch([GOOD_TEXT]))["quality"][0])
+    every = FilterStage(FilterConfig(measure_other_languages=True))
+    every._lid = stage._lid
+    out = every.process(make_batch([GOOD_TEXT, GERMAN]))
+    assert out["drop_reason"][1] == "lang:de" and set(out["quality"][1]) == keys
+    # a low score in a kept language: measured by default (SQL may lower min_lang_score)
+    strict = FilterStage(FilterConfig(min_lang_score=1.0))
+    strict._lid = stage._lid
+    out = strict.process(make_batch([GOOD_TEXT]))
+    assert out["drop_reason"] == ["low_lang_score"] and set(out["quality"][0]) == keys
 
 
 def test_measure_all_false_skips_langid_drops(stage):
