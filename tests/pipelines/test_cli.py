@@ -72,3 +72,42 @@ def test_config_command_prints_commented_defaults():
     result = CliRunner().invoke(main, ["config", "--set", "dedup.bands=20"])
     assert result.exit_code == 0
     assert "bands: 20" in result.output and "# " in result.output
+
+
+@pytest.mark.parametrize(
+    ("raised", "ray_on", "code", "stderr"),
+    [(0, True, 0, ""), (2, True, 2, ""), ("boom", True, 1, "boom"), (3, False, 3, "")],
+)
+def test_entry_stops_ray_then_exits_with_main_s_code(
+    monkeypatch, capsys, raised, ray_on, code, stderr
+):
+    """`primer`: where the command started Ray, Ray is stopped and the process ends at
+    once (os._exit, the code main chose); otherwise a normal exit."""
+    import os
+
+    from pipelines import cli
+    from pipelines import ray_backend as rb
+
+    calls = []
+
+    def fake_main():
+        raise SystemExit(raised)
+
+    class Exited(Exception):
+        pass
+
+    def fake_exit(c):
+        calls.append(("_exit", c))
+        raise Exited
+
+    monkeypatch.setattr(cli, "main", fake_main)
+    monkeypatch.setattr(rb, "ray_running", lambda: ray_on)
+    monkeypatch.setattr(rb, "shutdown", lambda: calls.append(("shutdown",)))
+    monkeypatch.setattr(os, "_exit", fake_exit)
+    with pytest.raises(Exited if ray_on else SystemExit) as e:
+        cli.entry()
+    if ray_on:
+        assert calls == [("shutdown",), ("_exit", code)]
+    else:
+        assert calls == [] and e.value.code == code
+    assert capsys.readouterr().err.strip() == stderr
