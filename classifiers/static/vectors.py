@@ -7,7 +7,7 @@ import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from itertools import chain
+from itertools import chain, repeat
 from pathlib import Path
 
 import numpy as np
@@ -115,16 +115,20 @@ class StaticVectors:
     def tokenize(self, texts: Sequence[str], max_chars: int = 2000) -> Tokens:
         docs = [_WORDS.findall((t or "")[:max_chars].lower()) for t in texts]
         flat = list(chain.from_iterable(docs))
-        slots = list(map(self._slot.get, flat))
-        if None in slots:
-            missing = sorted({w for w, s in zip(flat, slots, strict=True) if s is None})
+        # one lookup per word, in C; only the few words never seen (-1) are looked at again
+        s = np.fromiter(map(self._slot.get, flat, repeat(-1)), dtype=np.int64, count=len(flat))
+        new = np.flatnonzero(s < 0).tolist()
+        if new:
+            missing = sorted(set(map(flat.__getitem__, new)))
             if self._n + len(missing) > self.max_words:
-                self._reset()
+                self._reset()  # every slot changes: map the batch again
                 missing = sorted({w for w in flat if w not in self._slot})
-            self._add(missing)
-            slots = list(map(self._slot.__getitem__, flat))
+                self._add(missing)
+                s = np.fromiter(map(self._slot.__getitem__, flat), dtype=np.int64, count=len(flat))
+            else:
+                self._add(missing)
+                s[new] = list(map(self._slot.__getitem__, map(flat.__getitem__, new)))
         lens = np.fromiter((len(d) for d in docs), dtype=np.int64, count=len(docs))
-        s = np.asarray(slots, dtype=np.int64)
         return Tokens(self.fid[s], s, np.r_[0, np.cumsum(lens)].astype(np.int64))
 
     def embed(self, tok: Tokens) -> np.ndarray:

@@ -56,6 +56,20 @@ def test_word_lexicon_matches_wordpiece_mean(sv):
     assert not emb[2].any()  # empty text: zero vector, no NaN
 
 
+def test_tokens_do_not_depend_on_the_lexicon_s_history():
+    """Stable ids and vectors of a batch are the same whatever came before: words already
+    seen, words added now, or a lexicon reset (``max_words``) half-way."""
+    texts = [f"Lesson {i}: zorblax{i} meets quibbleton{i % 3} and the cell." for i in range(40)]
+    small = StaticVectors(max_words=StaticVectors()._n + 15)  # ~13 new words a batch
+    for k in range(0, len(texts), 10):
+        got = small.tokenize(texts[k : k + 10])
+        fresh = StaticVectors()
+        want = fresh.tokenize(texts[k : k + 10])
+        assert np.array_equal(got.ids, want.ids) and np.array_equal(got.starts, want.starts)
+        np.testing.assert_array_equal(small.embed(got), fresh.embed(want))
+    assert small._n <= small.max_words and "zorblax0" not in small._slot  # it was reset
+
+
 def test_fast_features_shape_and_sense(sv):
     texts = [
         "- item one\n- item two\n- item three",
