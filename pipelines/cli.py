@@ -52,7 +52,7 @@ def entry() -> None:
     Once Ray is stopped, tearing down an interpreter that loaded torch and
     sentence-transformers takes ~2 s more; a finished command has nothing else to clean
     up (files are closed, temp dirs removed by their ``with``), so its streams are
-    flushed and the process ends. Tests call ``main`` and never get here.
+    flushed and the process ends. CliRunner tests call ``main``, not this.
     """
     from pipelines import ray_backend as rb
 
