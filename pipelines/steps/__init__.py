@@ -63,6 +63,8 @@ def run_steps(
     gets each step's seconds."""
     shutil.rmtree(layout.decisions_dir(), ignore_errors=True)  # a run redoes all of them
     ctx = StepContext(config, layout, until, list(against or []))
+    for step in STEPS:
+        step.prepare(ctx)
     for i, step in enumerate(STEPS):
         t = time.perf_counter()
         path = table_path(layout, i, step)

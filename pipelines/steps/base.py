@@ -11,7 +11,9 @@ decisions with these tables in step order (first drop wins), with no per-step SQ
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+import threading
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import ClassVar
@@ -36,6 +38,7 @@ class StepContext:
     until: str = "all"
     against: list[str] = field(default_factory=list)
     earlier: list[Path] = field(default_factory=list)  # decision tables of the steps before
+    prepared: dict[str, Future] = field(default_factory=dict)  # ``Step.prepare``'s, by step
 
     def survivors_sql(self, columns: str) -> str:
         """SELECT ``columns`` of the documents no earlier decision dropped (DuckDB reads
@@ -85,9 +88,28 @@ class Step:
     def run(self, ctx: StepContext) -> pa.Table:
         raise NotImplementedError
 
+    def prepare(self, ctx: StepContext) -> None:
+        """Called for every step before the first one runs: start set-up that needs no
+        earlier step's decisions (loading a model) with ``in_background`` into
+        ``ctx.prepared[self.name]``, for ``run`` to collect. Nothing by default."""
+
     def empty(self) -> pa.Table:
         """The decision table of a step that did not run or found nothing."""
         return decision_table(self, {"uid": []})
+
+
+def in_background(fn: Callable[[], object]) -> Future:
+    """``fn()`` in a daemon thread (a run that fails meanwhile does not wait for it)."""
+    future: Future = Future()
+
+    def work() -> None:
+        try:
+            future.set_result(fn())
+        except BaseException as e:  # re-raised by future.result() in the step
+            future.set_exception(e)
+
+    threading.Thread(target=work, name="primer-prepare", daemon=True).start()
+    return future
 
 
 _DECISION_SCHEMA = pa.schema([(c, pa.string()) for c in DECISION_COLUMNS])

@@ -26,7 +26,7 @@ import pyarrow.parquet as pq
 
 from corpus.stage import Resources
 from pipelines.progress import Progress, say
-from pipelines.steps.base import Step, StepContext, decision_table, uid_filter
+from pipelines.steps.base import Step, StepContext, decision_table, in_background, uid_filter
 
 PROFILES = ("web", "code")
 TEACHER_COST = 200  # one teacher score costs about as much as 200 student scores on a CPU
@@ -101,6 +101,29 @@ class Classify(Step):
             con.close()
         return decision_table(self, {c: t.column(c) for c in t.column_names})
 
+    def prepare(self, ctx: StepContext) -> None:
+        """Load the web teacher in a thread while the dedup steps run, where ``score``
+        will run it in this process on the student's band and ingest left documents in
+        that band (a superset of what dedup leaves). Near dedup runs as a Ray task then,
+        so the thread has a core and this process's GIL to itself; without Ray it shares
+        them, still ~1 s ahead."""
+        from pipelines import ray_backend as rb
+
+        cfg = ctx.config.classify
+        if ctx.until not in ("classify", "all") or not cfg.enabled or cfg.in_process_max_docs < 1:
+            return
+        if not (rb.is_local() or rb.ray_running()):  # a resumed run: Ray starts later, if at all
+            return
+        from classifiers.device import stage_resources  # light: this thread imports no sklearn
+
+        gpus = stage_resources(cfg).gpus or cfg.gpus or rb.cluster_gpus()
+        if gpus or cfg.cascade.enabled is False:  # as ``EduStage.cascade_on`` on CPUs
+            return
+        if rb.cluster_cpus() > (os.cpu_count() or 1) or not _stored_student(ctx):
+            return
+        if _band_left(ctx, cfg.cascade.low, cfg.cascade.high):
+            ctx.prepared[self.name] = in_background(partial(_driver_teacher, ctx.config))
+
     def score(self, ctx: StepContext, profile: str) -> None:
         """Score the survivors of ``profile`` never scored before into a new cache batch."""
         from pipelines import ray_backend as rb
@@ -144,7 +167,8 @@ class Classify(Step):
                 resources = dataclasses.replace(resources, gpus=1.0)
         in_process, columns, decided = False, ["uid", "text"], None
         if profile == "web" and not resources.gpus and stage.cascade_on():
-            model = load_edu_model(cfg.model, cfg.positive_label)
+            prepared = ctx.prepared.pop(self.name, None)  # the teacher loaded by ``prepare``
+            model = prepared.result() if prepared else load_edu_model(cfg.model, cfg.positive_label)
             if getattr(model, "student", None) is not None:
                 # A cascade whose student decides (almost) every document is cheaper here
                 # than an actor pool's start: the work is counted in student scores.
@@ -163,10 +187,7 @@ class Classify(Step):
                     any_size or work <= cfg.in_process_max_docs
                 )
             if in_process:
-                # Nothing else runs meanwhile: the teacher may use every core of this machine.
-                cores = cfg.torch_threads or config.ray.num_cpus or os.cpu_count() or 1
-                driver_cfg = cfg.model_copy(update={"torch_threads": cores})
-                make = partial(EduStage, driver_cfg, keep_embeddings=keep, model=model)
+                make = partial(EduStage, _driver_cfg(config), keep_embeddings=keep, model=model)
         with rb.in_process(in_process):
             self._score_batch(ctx, todo, make, resources, keep, columns, decided)
 
@@ -221,6 +242,40 @@ class Classify(Step):
         if vectors is not None:  # after the scores: a kill in between costs a re-embed only
             vectors.close()
         progress.close(f"{n_low:,} below min_edu_score {cfg.min_edu_score}")
+
+
+def _driver_cfg(config):
+    """The classify config of a teacher in the driver: nothing else runs meanwhile, so
+    torch may use every core of this machine."""
+    cfg = config.classify
+    cores = cfg.torch_threads or config.ray.num_cpus or os.cpu_count() or 1
+    return cfg.model_copy(update={"torch_threads": cores})
+
+
+def _driver_teacher(config):
+    """The web model with its teacher (encoder) loaded, as ``score`` runs it in the driver."""
+    from classifiers.stage import EduStage
+
+    stage = EduStage(_driver_cfg(config))
+    stage.setup()  # the model, torch's threads, the encoder's options
+    stage.model.embedder()
+    return stage.model
+
+
+def _band_left(ctx: StepContext, low: float, high: float) -> bool:
+    """Whether a web document alive after ingest has no student score or one in the band."""
+    files = [str(p) for p in ctx.layout.docs_files()]
+    web = "coalesce(profile, 'web') = 'web'" if "profile" in ctx.doc_columns() else "true"
+    con = duckdb.connect()
+    try:
+        sql = (
+            f"SELECT 1 FROM read_parquet({files!r}, union_by_name = true) WHERE {web} "
+            "AND drop_reason IS NULL AND (edu_student IS NULL OR isnan(edu_student) "
+            "OR (edu_student >= ? AND edu_student < ?)) LIMIT 1"
+        )
+        return bool(con.execute(sql, [low, high]).fetchall())
+    finally:
+        con.close()
 
 
 def _stored_student(ctx: StepContext) -> bool:

@@ -9,12 +9,15 @@ statistics stay in ``work/near/``. Every member of a multi-member cluster gets i
 from __future__ import annotations
 
 import shutil
+from functools import partial
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from corpus.stage import Resources
+from pipelines import ray_backend as rb
 from pipelines.progress import Progress
 from pipelines.steps.base import Step, StepContext, decision_table, uid_filter
 
@@ -34,10 +37,12 @@ class NearDedup(Step):
         uids = ctx.survivor_uids()
         if not len(uids):
             return self.empty()
-        if ctx.against or len(uids) > ctx.config.dedup.in_process_max_docs:
+        on_ray = bool(ctx.against) or len(uids) > ctx.config.dedup.in_process_max_docs
+        if on_ray:
             ctx.ray_init()  # else near_dedup runs in this process: a resumed run starts no Ray
         progress = Progress("near dedup", total=len(uids))
-        near_dedup(
+        run = partial(
+            near_dedup,
             [str(p) for p in ctx.layout.docs_files()],
             near_dir,
             ctx.config.dedup,
@@ -45,6 +50,12 @@ class NearDedup(Step):
             rows=uid_filter(uids),
             n_docs=len(uids),
         )
+        if ctx.prepared and not on_ray and rb.ray_running() and not rb.is_local():
+            # A later step prepares in this process's threads (``Step.prepare``): the
+            # in-process work goes to a Ray worker, leaving them this core and the GIL.
+            rb.run_tasks(lambda _: run(), [{}], Resources(cpus=1))
+        else:
+            run()
         table = self.from_files(near_dir / "near_dups.parquet", near_dir / "clusters.parquet")
         progress.done = len(uids)
         n_dropped = table.num_rows - table.column("drop_reason").null_count

@@ -110,3 +110,11 @@ def test_uid_filter_keeps_the_listed_uids_and_pickles_without_its_set():
     copy = pickle.loads(pickle.dumps(keep))
     assert copy._set is None and copy(table).column("x").to_pylist() == [1, 3]
     assert keep(table.slice(0, 0)).num_rows == 0
+
+
+def test_in_background_hands_over_the_result_or_the_error():
+    from pipelines.steps.base import in_background
+
+    assert in_background(lambda: 42).result(timeout=10) == 42
+    with pytest.raises(ZeroDivisionError):
+        in_background(lambda: 1 / 0).result(timeout=10)

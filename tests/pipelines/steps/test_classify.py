@@ -90,3 +90,43 @@ def test_the_students_band_goes_to_the_teacher_the_rest_is_decided(tmp_path):
         {"uid": "in-0/0", "edu_score": 1.2346, "edu_int": 1},
         {"uid": "in-0/3", "edu_score": 4.5, "edu_int": 5},
     ]
+
+
+def test_prepare_loads_the_teacher_only_when_ingest_left_documents_in_its_band(
+    tmp_path, monkeypatch
+):
+    from pipelines import ray_backend as rb
+    from pipelines.steps import classify
+
+    monkeypatch.setattr(classify, "_driver_teacher", lambda config: "teacher")
+
+    with rb.in_process():
+        decided = _stored_student(tmp_path / "decided", [1.0, 4.5])
+        Classify().prepare(decided)
+        assert decided.prepared == {}  # the student decides every survivor: no teacher
+        unsure = _stored_student(tmp_path / "unsure", [1.0, 3.0])
+        off = StepContext(unsure.config, unsure.layout, until="dedup")
+        Classify().prepare(off)
+        assert off.prepared == {}  # no classify step this run
+        Classify().prepare(unsure)
+    assert unsure.prepared["classify"].result(timeout=10) == "teacher"
+
+
+def test_a_prepared_teacher_scores_as_one_loaded_by_the_step(tmp_path, monkeypatch):
+    import classifiers.model
+    from pipelines import ray_backend as rb
+
+    text = "Photosynthesis turns light, water and carbon dioxide into sugar and oxygen. " * 5
+    scores = {}
+    for prepared in (False, True):
+        ctx = _stored_student(tmp_path / str(prepared), [3.0])
+        f = ctx.layout.docs_dir("in-0") / "part-0.parquet"
+        t = pq.read_table(f)
+        pq.write_table(t.set_column(t.schema.get_field_index("text"), "text", [[text]]), f)
+        with rb.in_process():
+            if prepared:
+                Classify().prepare(ctx)
+                ctx.prepared["classify"].result()
+                monkeypatch.setattr(classifiers.model, "load_edu_model", None)  # not called
+            scores[prepared] = _decisions(Classify().run(ctx))["in-0/0"][1]
+    assert scores[True] == scores[False] and scores[True] != 3.0  # the teacher's score
