@@ -56,12 +56,13 @@ def entry() -> None:
     """
     from pipelines import ray_backend as rb
 
+    rb.stop_on_release()  # a run stops Ray while it writes the ledger
     try:
         main()
         code = 0
     except SystemExit as e:
         code = e.code
-    if not rb.ray_running():
+    if not rb.started():
         sys.exit(code)
     rb.shutdown()
     if code is not None and not isinstance(code, int):

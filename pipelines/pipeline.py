@@ -21,6 +21,7 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass, field, replace
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +38,7 @@ from pipelines.layout import Layout, shard_key, write_json_atomic
 from pipelines.parts import Part, part_keys_of, plan
 from pipelines.progress import VERBOSE, Progress, level, say
 from pipelines.steps import build_ledger, run_steps
+from pipelines.steps.base import in_background
 
 log = logging.getLogger("primer")
 
@@ -236,7 +238,11 @@ def _run_steps(
         )
     tables = run_steps(config, layout, until, against, phases=result.phases)
     t = time.perf_counter()
-    build_ledger(layout, steps=tables, off=stages_off(config, until))
+    index = in_background(
+        partial(build_ledger, layout, steps=tables, off=stages_off(config, until))
+    )
+    rb.release()  # Ray's work is done: the ``primer`` command stops it meanwhile
+    index.result()
     result.phases["ledger"] = time.perf_counter() - t
     result.counts = _counts(layout)
     write_json_atomic(state_file, {"fingerprint": fingerprint, "run_id": result.run_id})

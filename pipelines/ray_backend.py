@@ -22,6 +22,8 @@ from pipelines import inprocess
 
 _log = logging.getLogger(__name__)
 _local = False  # init(local=True): every operation runs in this process (pipelines.inprocess)
+_started = False  # init started or joined Ray in this process (stopped since or not)
+_release_stops = False  # ``release`` stops Ray (``stop_on_release``)
 
 
 def is_local() -> bool:
@@ -104,7 +106,8 @@ def init(
         # ray.init installs a SIGTERM handler that exits at once; keep the caller's
         # (which turns SIGTERM into KeyboardInterrupt so the run shuts down cleanly).
         signal.signal(signal.SIGTERM, previous)
-    global _data_options
+    global _data_options, _started
+    _started = True
     _data_options = {"progress": progress, "verbose": verbose}
 
 
@@ -154,6 +157,25 @@ def _data():
 # Set for a local instance's workers unless the user set them: models load offline, and
 # tokenizers' thread pool stays off in workers that each have one CPU.
 WORKER_ENV_DEFAULTS = {"HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
+
+
+def started() -> bool:
+    """Whether ``init`` started or joined Ray in this process, stopped since or not."""
+    return _started
+
+
+def stop_on_release() -> None:
+    """Make ``release`` stop Ray: for a command that exits once its work is done."""
+    global _release_stops
+    _release_stops = True
+
+
+def release() -> None:
+    """The work that needs Ray is done: stop it where ``stop_on_release`` was called
+    (the ``primer`` command), else keep it for the caller's next run. A local
+    instance's stop takes ~1.4 s, which the caller may spend on other work meanwhile."""
+    if _release_stops:
+        shutdown()
 
 
 def shutdown(wait_s: float = 5.0) -> None:

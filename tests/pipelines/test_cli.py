@@ -101,7 +101,8 @@ def test_entry_stops_ray_then_exits_with_main_s_code(
         raise Exited
 
     monkeypatch.setattr(cli, "main", fake_main)
-    monkeypatch.setattr(rb, "ray_running", lambda: ray_on)
+    monkeypatch.setattr(rb, "started", lambda: ray_on)
+    monkeypatch.setattr(rb, "_release_stops", False)  # entry sets it; restored after
     monkeypatch.setattr(rb, "shutdown", lambda: calls.append(("shutdown",)))
     monkeypatch.setattr(os, "_exit", fake_exit)
     with pytest.raises(Exited if ray_on else SystemExit) as e:
@@ -111,3 +112,18 @@ def test_entry_stops_ray_then_exits_with_main_s_code(
     else:
         assert calls == [] and e.value.code == code
     assert capsys.readouterr().err.strip() == stderr
+    rb.release()  # entry made a run's release stop Ray
+    assert calls[-1] == ("shutdown",)
+
+
+def test_release_keeps_ray_unless_the_command_exits_next(monkeypatch):
+    from pipelines import ray_backend as rb
+
+    calls = []
+    monkeypatch.setattr(rb, "shutdown", lambda: calls.append("shutdown"))
+    monkeypatch.setattr(rb, "_release_stops", False)
+    rb.release()  # a library caller's next run reuses Ray
+    assert calls == []
+    rb.stop_on_release()
+    rb.release()
+    assert calls == ["shutdown"]
