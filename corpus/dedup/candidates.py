@@ -196,17 +196,29 @@ def bucket_edges(table: pa.Table, max_pairs: int | None = None) -> pa.Table:
         same = bucket_of[1:] & ~new_key[1:]
         a, b = node[:-1][same], node[1:][same]
     else:
-        pairs_a, pairs_b = [], []
-        for s, k in zip(starts[live].tolist(), sizes[live].tolist(), strict=True):
-            members = node[s : s + k]
-            if k <= max_pairs:
-                i, j = np.triu_indices(k, 1)
-                pairs_a.append(members[i])
-                pairs_b.append(members[j])
-            else:
-                pairs_a.append(np.repeat(members[0], k - 1))
-                pairs_b.append(members[1:])
-        a, b = np.concatenate(pairs_a), np.concatenate(pairs_b)
+        a, b = _bucket_pairs(node, starts[live], sizes[live], max_pairs)
     a, b = np.minimum(a, b), np.maximum(a, b)
     ab = np.unique(np.stack([a, b], axis=1), axis=0)
     return pa.table({"a": ab[:, 0], "b": ab[:, 1]}, schema=EDGE_SCHEMA)
+
+
+def _bucket_pairs(
+    node: np.ndarray, starts: np.ndarray, sizes: np.ndarray, max_pairs: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Every pair within buckets of up to ``max_pairs`` members, a star from the first
+    member in bigger ones. Buckets of one size at a time: a web run has tens of
+    thousands of buckets but few sizes, so NumPy sees a handful of calls, not one per bucket."""
+    pairs_a, pairs_b = [np.empty(0, node.dtype)], [np.empty(0, node.dtype)]
+    small = sizes <= max_pairs
+    for k in np.unique(sizes[small]).tolist():
+        i, j = np.triu_indices(k, 1)
+        s = starts[small & (sizes == k)][:, None]
+        pairs_a.append(node[s + i].ravel())
+        pairs_b.append(node[s + j].ravel())
+    big_starts, big_sizes = starts[~small], sizes[~small]
+    pairs_a.append(np.repeat(node[big_starts], big_sizes - 1))
+    rest = np.ones(int(big_sizes.sum()), dtype=bool)  # every member but each bucket's first
+    rest[np.cumsum(big_sizes) - big_sizes] = False
+    members = np.repeat(big_starts - np.cumsum(big_sizes) + big_sizes, big_sizes)
+    pairs_b.append(node[members + np.arange(len(members))][rest])
+    return np.concatenate(pairs_a), np.concatenate(pairs_b)

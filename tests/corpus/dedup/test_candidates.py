@@ -92,6 +92,26 @@ def test_bucket_edges_chain_pairs_and_old_only_buckets():
     assert bucket_edges(rows([0], [1], [1])).num_rows == 0
 
 
+def test_bucket_edges_pairs_and_stars_over_many_buckets_of_mixed_sizes():
+    rng = np.random.default_rng(0)
+    sizes = rng.integers(1, 9, 300)  # buckets of 1 to 8 members, each its own hash
+    node = rng.permutation(int(sizes.sum())).astype(np.uint64) + np.uint64(1)
+    h = np.repeat(np.arange(len(sizes)), sizes)
+    old = np.repeat(np.arange(len(sizes)) % 7 == 0, sizes)  # every 7th bucket only old
+    t = rows(band=np.zeros(len(node), int), h=h, node=node, old=old)
+    for max_pairs in (2, 4, 8):
+        want = set()
+        for b, k in enumerate(sizes.tolist()):
+            members = sorted(node[h == b].tolist())
+            if k < 2 or b % 7 == 0:
+                continue
+            if k <= max_pairs:
+                want |= {(x, y) for i, x in enumerate(members) for y in members[i + 1 :]}
+            else:  # a star on the smallest node (the first member in node order)
+                want |= {(members[0], y) for y in members[1:]}
+        assert edges_of(bucket_edges(t, max_pairs=max_pairs)) == want
+
+
 def attrs(nodes, uids, pos, length=None, score=None, old=None) -> pa.Table:
     n = len(nodes)
     return pa.table(
