@@ -20,13 +20,13 @@ import gzip
 import json
 import re
 import unicodedata
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
-import xxhash
 
 from corpus.decontam_config import DecontamConfig
 from corpus.stage import Batch, Resources, Stage, alive, mark_dropped
@@ -40,27 +40,90 @@ _SKIP_FIELDS = frozenset({"id", "task_id", "entry_point", "test_setup_code", "so
 
 
 def normalize_words(text: str) -> list[str]:
+    """The words decontamination compares (``hash_words`` finds the same ones, hashed)."""
     if not text.isascii():  # NFKC is a no-op on ASCII, and most text is ASCII
         text = unicodedata.normalize("NFKC", text)
     return _WORD.findall(text.lower())
 
 
-def word_hashes(words: list[str]) -> np.ndarray:
-    # each distinct word hashed once (a batch of web text has ~10x fewer distinct words), in C
-    distinct = dict.fromkeys(words)
-    hashes = map(xxhash.xxh64_intdigest, map(str.encode, distinct))
-    table = dict(zip(distinct, hashes, strict=True))
-    return np.fromiter(map(table.__getitem__, words), dtype=np.uint64, count=len(words))
+@dataclass(frozen=True)
+class Words:
+    """The ``normalize_words`` words of many texts: text ``i`` owns ``[offsets[i], offsets[i + 1])``."""
+
+    hashes: np.ndarray  # uint64 per word: equal words, equal hashes
+    offsets: np.ndarray  # int64, one more than there are texts
+    digit: np.ndarray  # bool per word: all digits (``str.isdigit``)
+    length: np.ndarray  # int64 per word: its characters
+
+    def masked(self) -> np.ndarray:
+        """The hashes with every number one token: changed numbers are the commonest
+        light edit of a benchmark item (GSM8K-style perturbations)."""
+        return np.where(self.digit, _NUM_HASH, self.hashes)
 
 
-_NUM_HASH = np.uint64(xxhash.xxh64_intdigest(b"0"))
+_NUM_HASH = np.uint64(0x2545F4914F6CDD1D)  # the one token every number becomes
 
 
-def masked_hashes(words: list[str], wh: np.ndarray) -> np.ndarray:
-    """Word hashes ``wh`` of ``words`` with every number replaced by one token: changed
-    numbers are the commonest light edit of a benchmark item (GSM8K-style perturbations)."""
-    digits = np.fromiter(map(str.isdigit, words), dtype=bool, count=len(words))
-    return np.where(digits, _NUM_HASH, wh)
+@lru_cache(maxsize=1)
+def _char_classes() -> tuple[np.ndarray, np.ndarray]:
+    """Per code point: a regex word character (``\\w``: ``str.isalnum`` or "_"), a digit."""
+    chars = [chr(c) for c in range(0x110000)]
+    word = np.fromiter(map(str.isalnum, chars), dtype=bool, count=len(chars))
+    word[ord("_")] = True
+    return word, np.fromiter(map(str.isdigit, chars), dtype=bool, count=len(chars))
+
+
+def _fmix64(x: np.ndarray) -> np.ndarray:
+    x ^= x >> np.uint64(33)
+    x *= np.uint64(0xFF51AFD7ED558CCD)
+    x ^= x >> np.uint64(33)
+    x *= np.uint64(0xC4CEB9FE1A85EC53)
+    x ^= x >> np.uint64(33)
+    return x
+
+
+def hash_words(texts: Sequence[str]) -> Words:
+    """``normalize_words`` of every text, hashed, in one NumPy pass over the code points.
+
+    A regex ``findall`` and a Python hash per word were most of the stage's time. Words
+    are the runs of word characters of the normalised, lower-cased texts (joined by a
+    newline, which is none); a word's hash mixes its length and its code points, three
+    (21 bits each) per round, so most words take one or two rounds.
+    """
+    low = [
+        (
+            t
+            if t.isascii() or unicodedata.is_normalized("NFKC", t)
+            else unicodedata.normalize("NFKC", t)
+        ).lower()
+        for t in texts
+    ]
+    joined = "\n".join(low) + "\n\0\0"  # 2 code points of padding for a round's reads
+    cp = np.frombuffer(joined.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+    word_char, digit_char = _char_classes()
+    is_word = word_char[cp]
+    edge = np.flatnonzero(is_word[1:] != is_word[:-1]) + 1
+    if len(cp) and is_word[0]:
+        edge = np.concatenate(([0], edge))
+    starts, ends = edge[0::2], edge[1::2]
+    length = ends - starts
+    c = cp.astype(np.uint64)
+    with np.errstate(over="ignore"):
+        h = length.astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15)
+        todo, k = np.arange(len(starts)), 0
+        while len(todo):
+            at, left = starts[todo] + k, length[todo] - k
+            chunk = (
+                c[at]
+                | np.where(left > 1, c[at + 1], 0).astype(np.uint64) << np.uint64(21)
+                | np.where(left > 2, c[at + 2], 0).astype(np.uint64) << np.uint64(42)
+            )
+            h[todo] = _fmix64(h[todo] ^ chunk)
+            todo, k = todo[left > 3], k + 3
+    digit = np.logical_and.reduceat(digit_char[cp], edge)[0::2] if len(edge) else edge > 0
+    text_start = np.cumsum([0] + [len(t) + 1 for t in low])
+    offsets = np.searchsorted(starts, text_start, side="left").astype(np.int64)
+    return Words(h, offsets, digit, length)
 
 
 def ngram_hashes(wh: np.ndarray, n: int) -> np.ndarray:
@@ -210,15 +273,16 @@ class BenchmarkIndex:
         return added
 
     def add_text(self, benchmark: str, item: str, text: str, field: str = "text") -> int:
-        words = normalize_words(text)
-        if len(words) < self.min_item_words:
+        words = hash_words([text])
+        if len(words.hashes) < self.min_item_words:
             return 0
-        wh = word_hashes(words)
-        alpha = np.array([len(w) > 1 and not w.isdigit() for w in words], dtype=np.int64)
-        exact = np.unique(self._informative(ngram_hashes(wh, self.ngram), alpha, self.ngram))
+        alpha = ((words.length > 1) & ~words.digit).astype(np.int64)  # a real word
+        exact = np.unique(
+            self._informative(ngram_hashes(words.hashes, self.ngram), alpha, self.ngram)
+        )
         fuzzy = np.unique(
             self._informative(
-                ngram_hashes(masked_hashes(words, wh), self.fuzzy_ngram), alpha, self.fuzzy_ngram
+                ngram_hashes(words.masked(), self.fuzzy_ngram), alpha, self.fuzzy_ngram
             )
         )
         if len(exact) == 0 and len(fuzzy) == 0:
@@ -281,10 +345,10 @@ class BenchmarkIndex:
         """Every benchmark text this document contains, exact hits first."""
         if not self._built:
             self.build()
-        words = normalize_words(text)
-        if not words:
+        words = hash_words([text])
+        wh = words.hashes
+        if not len(wh):
             return []
-        wh = word_hashes(words)
         hits: list[Hit] = []
         seen: set[int] = set()
         if len(wh) >= min(self.ngram, self.min_item_words):
@@ -293,7 +357,7 @@ class BenchmarkIndex:
                 it = self.items[idx]
                 hits.append(Hit(it.benchmark, it.item, "exact", float(count)))
                 seen.add(int(idx))
-        fuzzy = ngram_hashes(masked_hashes(words, wh), self.fuzzy_ngram)
+        fuzzy = ngram_hashes(words.masked(), self.fuzzy_ngram)
         items = self._matched_items(self.fuzzy_h, self.fuzzy_i, fuzzy)
         if len(items):
             idxs, counts = np.unique(items, return_counts=True)
@@ -309,15 +373,13 @@ class BenchmarkIndex:
         any n-gram with a benchmark; only those get the per-item attribution of ``check``."""
         if not self._built:
             self.build()
-        words = [normalize_words(t or "") for t in texts]
-        lens = np.fromiter((len(w) for w in words), dtype=np.int64, count=len(words))
-        flat = [w for ws in words for w in ws]
-        wh = word_hashes(flat)
+        words = hash_words([t or "" for t in texts])
+        starts = words.offsets
+        lens = np.diff(starts)
         suspects = np.zeros(len(texts), dtype=bool)
-        starts = np.concatenate(([0], np.cumsum(lens)))
         for n, table, bits, hashes in (
-            (self.ngram, self.exact_h, self.exact_bits, wh),
-            (self.fuzzy_ngram, self.fuzzy_h, self.fuzzy_bits, masked_hashes(flat, wh)),
+            (self.ngram, self.exact_h, self.exact_bits, words.hashes),
+            (self.fuzzy_ngram, self.fuzzy_h, self.fuzzy_bits, words.masked()),
         ):
             grams = ngram_hashes(hashes, n) if len(hashes) >= n else np.empty(0, dtype=np.uint64)
             if len(grams) and len(table):

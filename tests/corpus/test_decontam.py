@@ -14,9 +14,9 @@ from corpus.decontam import (
     DecontamStage,
     benchmark_name,
     detect_fields,
+    hash_words,
     ngram_hashes,
     normalize_words,
-    word_hashes,
 )
 from synth.config import DecontamConfig
 
@@ -58,8 +58,30 @@ def test_normalisation_ignores_case_punctuation_and_layout():
     assert normalize_words("Hello,  WORLD!\n\tdef f(x):") == ["hello", "world", "def", "f", "x"]
 
 
+def test_hashed_words_are_the_normalised_words():
+    texts = [
+        "Hello,  WORLD!\n\tdef f(x):",
+        "",
+        "   ",
+        "Ｆｕｌｌ－ｗｉｄｔｈ ﬁle №5 x² İstanbul ß_ok 12 ١٢٣ 3.14 a_very_long_identifier_name",
+        "naïve café 😀 日本語のテキスト \ud800 end",
+    ]
+    words = hash_words(texts)
+    want = [normalize_words(t) for t in texts]
+    flat = [w for ws in want for w in ws]
+    assert words.offsets.tolist() == np.cumsum([0] + [len(ws) for ws in want]).tolist()
+    assert words.length.tolist() == [len(w) for w in flat]
+    assert words.digit.tolist() == [w.isdigit() for w in flat]
+    by_word = dict(zip(flat, words.hashes.tolist(), strict=True))
+    assert len(set(by_word.values())) == len(by_word)  # distinct words, distinct hashes
+    assert [by_word[w] for w in flat] == words.hashes.tolist()  # equal words, equal hashes
+    again = hash_words(["world hello 12"])  # a word's hash does not depend on its batch
+    assert again.hashes.tolist() == [by_word["world"], by_word["hello"], by_word["12"]]
+    assert again.masked()[2] == hash_words(["7"]).masked()[0] != again.hashes[2]
+
+
 def test_ngram_hashes_match_windows():
-    wh = word_hashes(["a", "b", "c", "d", "a", "b", "c"])
+    wh = hash_words(["a b c d a b c"]).hashes
     h = ngram_hashes(wh, 3)
     assert len(h) == 5 and h[0] == h[4] and len(set(h.tolist())) == 4
     assert len(ngram_hashes(wh[:2], 3)) == 1  # short text: one whole-text hash
@@ -91,9 +113,8 @@ def test_light_edits_are_caught_by_the_fuzzy_check(bench_dir):
         .replace("5 of", "7 of")
         .replace("each morning", "every morning")
     )
-    words = normalize_words(edited)
-    q13 = set(ngram_hashes(word_hashes(normalize_words(QUESTION)), 13).tolist())
-    assert not q13 & set(ngram_hashes(word_hashes(words), 13).tolist())
+    q13 = set(ngram_hashes(hash_words([QUESTION]).hashes, 13).tolist())
+    assert not q13 & set(ngram_hashes(hash_words([edited]).hashes, 13).tolist())
     hits = index.check(FILLER + edited + FILLER)
     assert [(h.benchmark, h.kind) for h in hits] == [("toymath", "fuzzy")]
     assert 0.5 <= hits[0].score < 1
