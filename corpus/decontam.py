@@ -22,7 +22,6 @@ import re
 import unicodedata
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -30,6 +29,8 @@ import numpy as np
 
 from corpus.decontam_config import DecontamConfig
 from corpus.stage import Batch, Resources, Stage, alive, mark_dropped
+from corpus.words import Words
+from corpus.words import hash_words as _hash_words
 
 _WORD = re.compile(r"\w+")
 _MULT = np.uint64(0x9E3779B97F4A7C15)
@@ -46,84 +47,18 @@ def normalize_words(text: str) -> list[str]:
     return _WORD.findall(text.lower())
 
 
-@dataclass(frozen=True)
-class Words:
-    """The ``normalize_words`` words of many texts: text ``i`` owns ``[offsets[i], offsets[i + 1])``."""
-
-    hashes: np.ndarray  # uint64 per word: equal words, equal hashes
-    offsets: np.ndarray  # int64, one more than there are texts
-    digit: np.ndarray  # bool per word: all digits (``str.isdigit``)
-    length: np.ndarray  # int64 per word: its characters
-
-    def masked(self) -> np.ndarray:
-        """The hashes with every number one token: changed numbers are the commonest
-        light edit of a benchmark item (GSM8K-style perturbations)."""
-        return np.where(self.digit, _NUM_HASH, self.hashes)
-
-
 _NUM_HASH = np.uint64(0x2545F4914F6CDD1D)  # the one token every number becomes
 
 
-@lru_cache(maxsize=1)
-def _char_classes() -> tuple[np.ndarray, np.ndarray]:
-    """Per code point: a regex word character (``\\w``: ``str.isalnum`` or "_"), a digit."""
-    chars = [chr(c) for c in range(0x110000)]
-    word = np.fromiter(map(str.isalnum, chars), dtype=bool, count=len(chars))
-    word[ord("_")] = True
-    return word, np.fromiter(map(str.isdigit, chars), dtype=bool, count=len(chars))
-
-
-def _fmix64(x: np.ndarray) -> np.ndarray:
-    x ^= x >> np.uint64(33)
-    x *= np.uint64(0xFF51AFD7ED558CCD)
-    x ^= x >> np.uint64(33)
-    x *= np.uint64(0xC4CEB9FE1A85EC53)
-    x ^= x >> np.uint64(33)
-    return x
-
-
 def hash_words(texts: Sequence[str]) -> Words:
-    """``normalize_words`` of every text, hashed, in one NumPy pass over the code points.
+    """``normalize_words`` of every text, hashed (``corpus.words``)."""
+    return _hash_words(texts, nfkc=True)
 
-    A regex ``findall`` and a Python hash per word were most of the stage's time. Words
-    are the runs of word characters of the normalised, lower-cased texts (joined by a
-    newline, which is none); a word's hash mixes its length and its code points, three
-    (21 bits each) per round, so most words take one or two rounds.
-    """
-    low = [
-        (
-            t
-            if t.isascii() or unicodedata.is_normalized("NFKC", t)
-            else unicodedata.normalize("NFKC", t)
-        ).lower()
-        for t in texts
-    ]
-    joined = "\n".join(low) + "\n\0\0"  # 2 code points of padding for a round's reads
-    cp = np.frombuffer(joined.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
-    word_char, digit_char = _char_classes()
-    is_word = word_char[cp]
-    edge = np.flatnonzero(is_word[1:] != is_word[:-1]) + 1
-    if len(cp) and is_word[0]:
-        edge = np.concatenate(([0], edge))
-    starts, ends = edge[0::2], edge[1::2]
-    length = ends - starts
-    c = cp.astype(np.uint64)
-    with np.errstate(over="ignore"):
-        h = length.astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15)
-        todo, k = np.arange(len(starts)), 0
-        while len(todo):
-            at, left = starts[todo] + k, length[todo] - k
-            chunk = (
-                c[at]
-                | np.where(left > 1, c[at + 1], 0).astype(np.uint64) << np.uint64(21)
-                | np.where(left > 2, c[at + 2], 0).astype(np.uint64) << np.uint64(42)
-            )
-            h[todo] = _fmix64(h[todo] ^ chunk)
-            todo, k = todo[left > 3], k + 3
-    digit = np.logical_and.reduceat(digit_char[cp], edge)[0::2] if len(edge) else edge > 0
-    text_start = np.cumsum([0] + [len(t) + 1 for t in low])
-    offsets = np.searchsorted(starts, text_start, side="left").astype(np.int64)
-    return Words(h, offsets, digit, length)
+
+def masked(w: Words) -> np.ndarray:
+    """The word hashes with every number one token: changed numbers are the commonest
+    light edit of a benchmark item (GSM8K-style perturbations)."""
+    return np.where(w.digit, _NUM_HASH, w.hashes)
 
 
 def ngram_hashes(wh: np.ndarray, n: int) -> np.ndarray:
@@ -282,7 +217,7 @@ class BenchmarkIndex:
         )
         fuzzy = np.unique(
             self._informative(
-                ngram_hashes(words.masked(), self.fuzzy_ngram), alpha, self.fuzzy_ngram
+                ngram_hashes(masked(words), self.fuzzy_ngram), alpha, self.fuzzy_ngram
             )
         )
         if len(exact) == 0 and len(fuzzy) == 0:
@@ -357,7 +292,7 @@ class BenchmarkIndex:
                 it = self.items[idx]
                 hits.append(Hit(it.benchmark, it.item, "exact", float(count)))
                 seen.add(int(idx))
-        fuzzy = ngram_hashes(words.masked(), self.fuzzy_ngram)
+        fuzzy = ngram_hashes(masked(words), self.fuzzy_ngram)
         items = self._matched_items(self.fuzzy_h, self.fuzzy_i, fuzzy)
         if len(items):
             idxs, counts = np.unique(items, return_counts=True)
@@ -379,7 +314,7 @@ class BenchmarkIndex:
         suspects = np.zeros(len(texts), dtype=bool)
         for n, table, bits, hashes in (
             (self.ngram, self.exact_h, self.exact_bits, words.hashes),
-            (self.fuzzy_ngram, self.fuzzy_h, self.fuzzy_bits, words.masked()),
+            (self.fuzzy_ngram, self.fuzzy_h, self.fuzzy_bits, masked(words)),
         ):
             grams = ngram_hashes(hashes, n) if len(hashes) >= n else np.empty(0, dtype=np.uint64)
             if len(grams) and len(table):

@@ -32,6 +32,7 @@ from pydantic import Field
 
 from corpus.config_base import Section
 from corpus.stage import Batch, Resources, Stage, alive, batch_len, mark_dropped
+from corpus.words import hash_words
 
 
 class ToxicityConfig(Section):
@@ -60,18 +61,14 @@ def _lines(name: str) -> list[str]:
     return [w.strip().lower() for w in text.splitlines() if w.strip() and not w.startswith("#")]
 
 
-# sklearn's default token pattern (?u)\b\w\w+\b, written to start with a class that re scans
-# for in C (the \b before a word character is the lookbehind moved past it)
-_SK_TOKEN = r"\w(?<!\w\w)\w+\b"
-
-
 @lru_cache(maxsize=1)
 def _model():
     """``texts -> offensive probabilities``, the same floats as ``profanity_check.predict_prob``.
 
     Only the term counting is redone here: sklearn's ``CountVectorizer`` counts in a Python
-    loop per token, the stage's largest cost. The counts are C-level (``findall``, dict
-    lookups via ``map``, ``np.unique``) and give the same sorted-index CSR matrix, which then
+    loop per token, the stage's largest cost. The counts are vectorised (the tokens' hashes
+    from ``corpus.words`` looked up in the vocabulary's, ``np.unique``) and give the same
+    sorted-index CSR matrix, which then
     goes through the package's own ``TfidfTransformer`` and ``CalibratedClassifierCV``, so
     the probabilities are bit-identical (tests/corpus/test_toxicity.py checks it).
     """
@@ -99,10 +96,24 @@ def _model():
     # stop words are removed before the vocabulary lookup (none is in it, but be exact)
     lookup = {w: i for w, i in vec.vocabulary_.items() if w not in stop}
     n_feat = len(vec.vocabulary_)
-    pattern = _SK_TOKEN if vec.token_pattern == r"(?u)\b\w\w+\b" else vec.token_pattern
-    findall = re.compile(pattern).findall
+    if vec.token_pattern == r"(?u)\b\w\w+\b":
+        # The tokens are the words of 2+ characters of ``corpus.words``: hashed in one pass,
+        # looked up in the sorted hashes of the vocabulary (each of its terms one such word).
+        vocab = hash_words(list(lookup), min_length=2)
+        one_word = np.array_equal(vocab.offsets, np.arange(len(lookup) + 1))
+        order = np.argsort(vocab.hashes)
+        vocab_h, vocab_id = vocab.hashes[order], np.fromiter(lookup.values(), np.int64)[order]
+    else:
+        one_word = False
+    findall = re.compile(vec.token_pattern).findall
 
-    def counts(texts: list[str]):
+    def term_ids(texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
+        """(row of each token, its vocabulary id or -1)."""
+        if one_word and len(vocab_h):
+            w = hash_words(texts, min_length=2)
+            pos = np.minimum(np.searchsorted(vocab_h, w.hashes), len(vocab_h) - 1)
+            ids = np.where(vocab_h[pos] == w.hashes, vocab_id[pos], -1)
+            return np.repeat(np.arange(len(texts), dtype=np.int64), np.diff(w.offsets)), ids
         flat: list[str] = []
         lens = []
         for t in texts:
@@ -110,7 +121,10 @@ def _model():
             flat += toks
             lens.append(len(toks))
         ids = np.fromiter(map(lookup.get, flat, repeat(-1)), dtype=np.int64, count=len(flat))
-        row = np.repeat(np.arange(len(texts), dtype=np.int64), lens)
+        return np.repeat(np.arange(len(texts), dtype=np.int64), lens), ids
+
+    def counts(texts: list[str]):
+        row, ids = term_ids(texts)
         known = ids >= 0
         keys, values = np.unique(row[known] * n_feat + ids[known], return_counts=True)
         rows = keys // n_feat
