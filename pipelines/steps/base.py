@@ -108,7 +108,7 @@ def in_background(fn: Callable[[], object]) -> Future:
         except BaseException as e:  # re-raised by future.result() in the step
             future.set_exception(e)
 
-    threading.Thread(target=work, name="primer-prepare", daemon=True).start()
+    threading.Thread(target=work, name="primer-background", daemon=True).start()
     return future
 
 
