@@ -10,7 +10,7 @@ import re
 import pytest
 
 from corpus.filters import c4, exact, gopher_quality, gopher_repetition
-from corpus.toxicity import _SENT, _SK_TOKEN
+from corpus.toxicity import _SENT
 
 ALPHABET = list("aZé_0٣9 .!?\"'”’)]([-\n\t\r\x0b#*•") + ["\n\n", ". ", "?\n", "ab", "Ab1"]
 REWRITES = [
@@ -19,7 +19,6 @@ REWRITES = [
     (r"(?<!\S)[^\w\s]+(?!\S)", gopher_quality._SYMBOL_TOKEN, "findall"),
     (r"\n{2,}", gopher_repetition._PARAGRAPH_SPLIT, "split"),
     (r"(?<=[.!?])\s+|\n+", _SENT, "split"),
-    (r"(?u)\b\w\w+\b", re.compile(_SK_TOKEN), "findall"),
 ]
 
 

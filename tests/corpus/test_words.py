@@ -49,3 +49,14 @@ def test_nfkc_folds_compatibility_forms_first():
 def test_a_word_s_hash_does_not_depend_on_its_batch():
     alone = [hash_words([w]).hashes[0] for w in ("world", "a" * 40, "x")]
     assert hash_words(["x " + "a" * 40 + " world"]).hashes.tolist()[::-1] == alone
+
+
+def test_random_texts_of_the_characters_that_matter():
+    import random
+
+    rng = random.Random(0)
+    alphabet = list("aZé_0٣9²İß ﬁ.!?'-\n\t\x0b#•😀\u0307") + ["ab", "Ab1"]
+    texts = ["".join(rng.choices(alphabet, k=rng.randint(0, 40))) for _ in range(3000)]
+    sk = re.compile(r"(?u)\b\w\w+\b")
+    _check(hash_words(texts), [re.findall(r"\w+", t.lower()) for t in texts])
+    _check(hash_words(texts, min_length=2), [sk.findall(t.lower()) for t in texts])
