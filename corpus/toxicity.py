@@ -68,9 +68,9 @@ def _model():
     Only the term counting is redone here: sklearn's ``CountVectorizer`` counts in a Python
     loop per token, the stage's largest cost. The counts are vectorised (the tokens' hashes
     from ``corpus.words`` looked up in the vocabulary's, ``np.unique``) and give the same
-    sorted-index CSR matrix, which then
-    goes through the package's own ``TfidfTransformer`` and ``CalibratedClassifierCV``, so
-    the probabilities are bit-identical (tests/corpus/test_toxicity.py checks it).
+    sorted-index CSR matrix, which then goes through the package's own ``TfidfTransformer``
+    and ``CalibratedClassifierCV``, so the probabilities are bit-identical
+    (tests/corpus/test_toxicity.py checks it).
     """
     from profanity_check import profanity_check as pc  # offline: weights in the wheel
 
@@ -96,20 +96,20 @@ def _model():
     # stop words are removed before the vocabulary lookup (none is in it, but be exact)
     lookup = {w: i for w, i in vec.vocabulary_.items() if w not in stop}
     n_feat = len(vec.vocabulary_)
-    if vec.token_pattern == r"(?u)\b\w\w+\b":
-        # The tokens are the words of 2+ characters of ``corpus.words``: hashed in one pass,
-        # looked up in the sorted hashes of the vocabulary (each of its terms one such word).
+    # The tokens are the words of 2+ characters of ``corpus.words``: hashed in one pass and
+    # looked up in the sorted hashes of the vocabulary, where each term is one such word.
+    one_word = False
+    if vec.token_pattern == r"(?u)\b\w\w+\b" and lookup:
         vocab = hash_words(list(lookup), min_length=2)
         one_word = np.array_equal(vocab.offsets, np.arange(len(lookup) + 1))
+    if one_word:
         order = np.argsort(vocab.hashes)
         vocab_h, vocab_id = vocab.hashes[order], np.fromiter(lookup.values(), np.int64)[order]
-    else:
-        one_word = False
     findall = re.compile(vec.token_pattern).findall
 
     def term_ids(texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
         """(row of each token, its vocabulary id or -1)."""
-        if one_word and len(vocab_h):
+        if one_word:
             w = hash_words(texts, min_length=2)
             pos = np.minimum(np.searchsorted(vocab_h, w.hashes), len(vocab_h) - 1)
             ids = np.where(vocab_h[pos] == w.hashes, vocab_id[pos], -1)
